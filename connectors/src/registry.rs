@@ -1,0 +1,62 @@
+//! The table of connectors: `--source`/`--target` names → constructors and config schemas.
+//! Adding a connector is one module and one line here.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::{Destination, Result, Source, SourceContext, TargetContext};
+
+/// A boxed future returned by the constructors.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// A source type: its name, its config schema and its constructor.
+pub struct SourceEntry {
+    /// The name used in `--source` and as the key of the `source` section.
+    pub name: &'static str,
+    /// One line for `fastlane connectors`.
+    pub description: &'static str,
+    /// JSON schema of the connector's config section.
+    pub config_schema: fn() -> schemars::Schema,
+    /// Open the source from its (schema-validated) config section.
+    #[allow(clippy::type_complexity)]
+    // spelled out so the constructor's shape reads in one place
+    pub open: fn(serde_json::Value, SourceContext) -> BoxFuture<Result<Box<dyn Source>>>,
+}
+
+/// A target type: its name, its config schema and its constructor.
+pub struct TargetEntry {
+    /// The name used in `--target` and as the key of the `target` section.
+    pub name: &'static str,
+    /// One line for `fastlane connectors`.
+    pub description: &'static str,
+    /// JSON schema of the connector's config section.
+    pub config_schema: fn() -> schemars::Schema,
+    /// Open the destination from its (schema-validated) config section.
+    #[allow(clippy::type_complexity)]
+    // spelled out so the constructor's shape reads in one place
+    pub open: fn(serde_json::Value, TargetContext) -> BoxFuture<Result<Box<dyn Destination>>>,
+}
+
+/// Every source compiled into this build.
+pub static SOURCES: &[SourceEntry] = &[
+    #[cfg(feature = "file")]
+    crate::source::file::ENTRY,
+    #[cfg(feature = "generate")]
+    crate::source::generate::ENTRY,
+];
+
+/// Every target compiled into this build.
+pub static TARGETS: &[TargetEntry] = &[
+    #[cfg(feature = "file")]
+    crate::target::file::ENTRY,
+];
+
+/// The source registered under `name`.
+pub fn source_entry(name: &str) -> Option<&'static SourceEntry> {
+    SOURCES.iter().find(|e| e.name == name)
+}
+
+/// The target registered under `name`.
+pub fn target_entry(name: &str) -> Option<&'static TargetEntry> {
+    TARGETS.iter().find(|e| e.name == name)
+}

@@ -1,0 +1,6 @@
+//! Sources: connectors that extract record batches.
+
+#[cfg(feature = "file")]
+pub mod file;
+#[cfg(feature = "generate")]
+pub mod generate;

@@ -1,0 +1,4 @@
+//! Targets: connectors that load record batches.
+
+#[cfg(feature = "file")]
+pub mod file;

@@ -1,0 +1,137 @@
+//! The `fastlane` command line: `run`, `validate`, `connectors`, `show`.
+
+mod connectors;
+mod prepare;
+mod run;
+mod show;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use fastlane_connectors::ReplicationMode;
+
+use crate::config::Overrides;
+
+/// Exit code of a run that failed (stage error, bad transform, unreachable target...).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code of an invalid config or command line.
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit code of a run stopped by Ctrl-C/SIGTERM.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Move data from a source to a target through a WebAssembly transform.
+#[derive(Parser, Debug)]
+#[command(name = "fastlane", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a pipeline.
+    Run(RunArgs),
+    /// Check a config (and a transform component) without moving any data.
+    Validate(PipelineArgs),
+    /// List the available sources and targets, or print a connector's config schema.
+    Connectors(connectors::ConnectorsArgs),
+    /// Print the schema and first rows of a CSV, JSONL or Parquet file.
+    Show(show::ShowArgs),
+}
+
+/// What selects and overrides the pipeline config.
+#[derive(Args, Debug, Clone)]
+pub struct PipelineArgs {
+    /// Pipeline config (JSON, the original fastlane layout).
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    /// Source type (a key of the config's `source` section, e.g. `file`, `generate`).
+    #[arg(long)]
+    source: Option<String>,
+    /// Target type (a key of the config's `target` section, e.g. `file`).
+    #[arg(long)]
+    target: Option<String>,
+    /// Transform component (.wasm); overrides `transform.wasm`.
+    #[arg(long)]
+    transform: Option<PathBuf>,
+    /// Number of transform workers; overrides `transform.concurrency`.
+    #[arg(long)]
+    transform_workers: Option<usize>,
+    /// The transform's JSON config; overrides `transform.config`.
+    #[arg(long, value_parser = parse_json)]
+    transform_config: Option<serde_json::Value>,
+    /// FULL_TABLE or INCREMENTAL; overrides `replication_mode`.
+    #[arg(long, value_parser = parse_mode)]
+    replication_mode: Option<ReplicationMode>,
+    /// Directory of precompiled transform components (default: ~/.cache/fastlane).
+    #[arg(long, env = "FASTLANE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+impl PipelineArgs {
+    fn overrides(&self, log_file: Option<PathBuf>) -> Overrides {
+        Overrides {
+            source: self.source.clone(),
+            target: self.target.clone(),
+            transform: self.transform.clone(),
+            transform_workers: self.transform_workers,
+            transform_config: self.transform_config.clone(),
+            log_file,
+            replication_mode: self.replication_mode,
+        }
+    }
+}
+
+/// `fastlane run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    /// Also write the run log to this file (JSON lines); overrides `logs.log_file`.
+    #[arg(long)]
+    logs_to_file: Option<PathBuf>,
+    /// Write the final summary as JSON to this file.
+    #[arg(long)]
+    summary_json: Option<PathBuf>,
+    /// Log level on stderr (RUST_LOG overrides).
+    #[arg(long, default_value = "info")]
+    log_level: String,
+}
+
+fn parse_json(s: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(s).map_err(|e| format!("not valid JSON: {e}"))
+}
+
+fn parse_mode(s: &str) -> Result<ReplicationMode, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_ascii_uppercase()))
+        .map_err(|_| format!("'{s}' is not FULL_TABLE or INCREMENTAL"))
+}
+
+/// Parse the command line and run the command; the process's exit code.
+pub fn main() -> ExitCode {
+    crate::monitor::mark_process_start();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let code = runtime.block_on(async move {
+        match cli.command {
+            Command::Run(args) => run::run(args).await,
+            Command::Validate(args) => validate::validate(args).await,
+            Command::Connectors(args) => connectors::connectors(args),
+            Command::Show(args) => show::show(args).await,
+        }
+    });
+    // Transform workers may still be unwinding a trapped call: don't wait for them.
+    runtime.shutdown_background();
+    ExitCode::from(code)
+}

@@ -1,0 +1,5 @@
+//! The `fastlane` command.
+
+fn main() -> std::process::ExitCode {
+    fastlane::cli::main()
+}

@@ -1,0 +1,305 @@
+//! The pipeline: source → bounded queue → N transform workers (blocking threads, one wasm
+//! instance each) → sequencer (restores source order when the target needs it) → bounded
+//! queue → M target workers.
+//!
+//! Memory is bounded by a window of in-flight batches: the source takes a slot per batch and the
+//! slot is freed only when the batch has been loaded, so a slow target slows the source down.
+//!
+//! Ending: end of source → drain → writers finish → destination commits → `completed`.
+//! A stop request (Ctrl-C/SIGTERM) stops the source and drains what is in flight → `exited`
+//! (INCREMENTAL commits what was loaded; FULL_TABLE rolls back, the old target stays).
+//! Any stage error stops everything and rolls the destination back → `failed`.
+
+mod envelope;
+mod op_fields;
+mod stages;
+
+use std::sync::{Arc, Mutex};
+
+use fastlane_connectors::{Destination, ReplicationMode, Source};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::monitor::RunMetrics;
+use crate::wasm::TransformInstance;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Source exhausted, everything loaded and committed.
+    Completed,
+    /// A stage failed; the destination was rolled back.
+    Failed,
+    /// Stopped on request (Ctrl-C/SIGTERM) after draining.
+    Exited,
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// How it ended.
+    pub status: RunStatus,
+    /// The cause, when `Failed`.
+    pub error: Option<String>,
+    /// What the run measured.
+    pub metrics: Arc<RunMetrics>,
+}
+
+/// Requests from outside a running pipeline.
+#[derive(Clone, Debug, Default)]
+pub struct Shutdown {
+    /// Stop extracting, drain what is in flight, end as `exited`.
+    pub stop: CancellationToken,
+    /// Stop everything now (a second Ctrl-C).
+    pub abort: CancellationToken,
+}
+
+/// The transform stage: one ready (initialised) instance per worker.
+pub struct TransformStage {
+    /// The transform's name (from `describe`), for messages.
+    pub name: String,
+    /// One initialised instance per worker.
+    pub instances: Vec<TransformInstance>,
+    /// The JSON config given to `init`, used again when an instance is recycled.
+    pub config: String,
+}
+
+/// Everything a run needs, already opened and validated.
+pub struct Pipeline {
+    /// Where batches come from.
+    pub source: Box<dyn Source>,
+    /// Where batches go.
+    pub destination: Box<dyn Destination>,
+    /// The Wasm transform, or `None` for the native path.
+    pub transform: Option<TransformStage>,
+    /// Capacity of each queue between stages.
+    pub max_buffered_batches: usize,
+    /// Append `_op_type` / `_op_timestamp` columns.
+    pub add_op_fields: bool,
+    /// The run's replication mode (decides what an interrupted run keeps).
+    pub replication_mode: ReplicationMode,
+}
+
+/// The first error of a run wins; every stage watches `abort` to stop early.
+#[derive(Clone, Default)]
+pub(crate) struct Failure {
+    first: Arc<Mutex<Option<String>>>,
+    pub(crate) abort: CancellationToken,
+}
+
+impl Failure {
+    pub(crate) fn fail(&self, message: String) {
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        if first.is_none() {
+            tracing::error!("{message}");
+            *first = Some(message);
+        }
+        self.abort.cancel();
+    }
+    fn take(&self) -> Option<String> {
+        self.first.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl Pipeline {
+    /// Run to the end, a stop request or the first error.
+    pub async fn run(self, shutdown: Shutdown, metrics: Arc<RunMetrics>) -> RunOutcome {
+        let Pipeline {
+            source,
+            destination,
+            transform,
+            max_buffered_batches,
+            add_op_fields,
+            replication_mode,
+        } = self;
+        let destination: Arc<dyn Destination> = Arc::from(destination);
+        let failure = Failure::default();
+        {
+            let (abort, failure_abort) = (shutdown.abort.clone(), failure.abort.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = abort.cancelled() => failure_abort.cancel(),
+                    _ = failure_abort.cancelled() => {}
+                }
+            });
+        }
+        let buffered = max_buffered_batches.max(1);
+        let transform_workers = transform.as_ref().map_or(0, |t| t.instances.len());
+        let target_workers = destination.workers().max(1);
+
+        // Open every writer before the first batch moves: a bad target fails fast.
+        let mut writers = Vec::with_capacity(target_workers);
+        for worker in 0..target_workers {
+            match destination.writer(worker).await {
+                Ok(w) => writers.push(w),
+                Err(e) => {
+                    failure.fail(format!("target {}: {e}", destination.target_id()));
+                    return finish(
+                        destination.as_ref(),
+                        &failure,
+                        &shutdown,
+                        replication_mode,
+                        metrics,
+                    )
+                    .await;
+                }
+            }
+        }
+
+        // Batches alive between extract and load: the queues plus one per worker.
+        let window = Arc::new(Semaphore::new(
+            3 * buffered + transform_workers + target_workers,
+        ));
+        let (to_transform_tx, to_transform_rx) = async_channel::bounded(buffered);
+        let (transformed_tx, transformed_rx) = async_channel::bounded(buffered);
+        let (to_target_tx, to_target_rx) = async_channel::bounded(buffered);
+        let source_total = Arc::new(std::sync::atomic::AtomicU64::new(0));
+
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(stages::source_stage(stages::SourceStage {
+            source,
+            out: to_transform_tx,
+            window: window.clone(),
+            window_size: 3 * buffered + transform_workers + target_workers,
+            stop: shutdown.stop.clone(),
+            failure: failure.clone(),
+            metrics: metrics.clone(),
+            total: source_total.clone(),
+        }));
+        let sequencer_input = match transform {
+            Some(stage) => {
+                let TransformStage {
+                    name,
+                    instances,
+                    config,
+                } = stage;
+                for (index, instance) in instances.into_iter().enumerate() {
+                    let worker = stages::TransformWorker {
+                        index,
+                        name: name.clone(),
+                        config: config.clone(),
+                        instance,
+                        input: to_transform_rx.clone(),
+                        output: transformed_tx.clone(),
+                        failure: failure.clone(),
+                        metrics: metrics.clone(),
+                        source_total: source_total.clone(),
+                    };
+                    tasks.spawn_blocking(move || worker.run());
+                }
+                drop(transformed_tx);
+                transformed_rx
+            }
+            None => {
+                drop(transformed_tx);
+                drop(transformed_rx);
+                to_transform_rx
+            }
+        };
+        tasks.spawn(stages::sequencer(stages::Sequencer {
+            input: sequencer_input,
+            output: to_target_tx,
+            ordered: destination.needs_order(),
+            count_as_transformed: transform_workers == 0,
+            add_op_fields,
+            failure: failure.clone(),
+            metrics: metrics.clone(),
+        }));
+        for writer in writers {
+            tasks.spawn(stages::target_worker(
+                writer,
+                to_target_rx.clone(),
+                failure.clone(),
+                metrics.clone(),
+                destination.target_id(),
+            ));
+        }
+        drop(to_target_rx);
+
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = joined {
+                failure.fail(format!("internal error: a pipeline stage panicked: {e}"));
+            }
+        }
+        finish(
+            destination.as_ref(),
+            &failure,
+            &shutdown,
+            replication_mode,
+            metrics,
+        )
+        .await
+    }
+}
+
+/// Commit or roll back the destination and decide the run's status.
+async fn finish(
+    destination: &dyn Destination,
+    failure: &Failure,
+    shutdown: &Shutdown,
+    mode: ReplicationMode,
+    metrics: Arc<RunMetrics>,
+) -> RunOutcome {
+    let id = destination.target_id();
+    if let Some(error) = failure.take() {
+        if let Err(e) = destination.abort().await {
+            tracing::error!("target {id}: rollback failed: {e}");
+        }
+        let status = if shutdown.abort.is_cancelled() {
+            RunStatus::Exited
+        } else {
+            RunStatus::Failed
+        };
+        return RunOutcome {
+            status,
+            error: Some(error),
+            metrics,
+        };
+    }
+    if shutdown.abort.is_cancelled() {
+        // Stopped hard: writers did not flush, nothing of this run may be kept.
+        if let Err(e) = destination.abort().await {
+            tracing::error!("target {id}: rollback failed: {e}");
+        }
+        return RunOutcome {
+            status: RunStatus::Exited,
+            error: None,
+            metrics,
+        };
+    }
+    let interrupted = shutdown.stop.is_cancelled();
+    // An interrupted FULL_TABLE run holds a partial copy: keep the previous target instead.
+    if interrupted && mode == ReplicationMode::FullTable {
+        if let Err(e) = destination.abort().await {
+            tracing::error!("target {id}: rollback failed: {e}");
+        }
+        return RunOutcome {
+            status: RunStatus::Exited,
+            error: None,
+            metrics,
+        };
+    }
+    match destination.commit().await {
+        Ok(()) => {
+            let status = if interrupted {
+                RunStatus::Exited
+            } else {
+                RunStatus::Completed
+            };
+            RunOutcome {
+                status,
+                error: None,
+                metrics,
+            }
+        }
+        Err(e) => {
+            let _ = destination.abort().await;
+            RunOutcome {
+                status: RunStatus::Failed,
+                error: Some(format!("target {id}: commit failed: {e}")),
+                metrics,
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The process-wide wasmtime engine, the epoch ticker and compiled components.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::bindings::TransformerPre;
+use super::cache::{CacheOutcome, ComponentCache};
+use super::instance::{InstanceState, TransformInstance};
+use super::{SandboxLimits, TransformError};
+
+/// How often the epoch advances; call deadlines are counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// One wasmtime engine per process, with the pooling allocator sized for the run.
+#[derive(Clone)]
+pub struct TransformRuntime {
+    engine: Engine,
+    cache: Arc<ComponentCache>,
+}
+
+impl TransformRuntime {
+    /// An engine able to run `instances` concurrent transform instances, each capped by `limits`.
+    /// `cache_dir`: where precompiled components are kept (`None`: the default directory).
+    pub fn new(
+        instances: usize,
+        limits: &SandboxLimits,
+        cache_dir: Option<PathBuf>,
+    ) -> Result<Self, TransformError> {
+        let load_err = |e: wasmtime::Error| TransformError::Load {
+            path: "engine".into(),
+            message: format!("{e:#}"),
+        };
+        // Room for every worker plus instances being recycled, describe() and validation.
+        let slots =
+            u32::try_from(instances.saturating_mul(2).saturating_add(4)).unwrap_or(u32::MAX);
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(slots)
+            // Components built by componentize-py/-js hold several core instances and memories.
+            .total_core_instances(slots.saturating_mul(8))
+            .total_memories(slots.saturating_mul(4))
+            .total_tables(slots.saturating_mul(8))
+            .total_stacks(slots)
+            .max_memory_size(limits.memory_bytes());
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(load_err)?;
+        spawn_epoch_ticker(&engine);
+        let dir = cache_dir.or_else(ComponentCache::default_dir);
+        Ok(Self {
+            engine,
+            cache: Arc::new(ComponentCache::new(dir)),
+        })
+    }
+
+    /// Read, compile (or load from the cache) and link a transform component.
+    ///
+    /// A component that does not implement the `fastlane:transform/transformer` world is refused
+    /// here, before any data moves.
+    pub fn load(
+        &self,
+        path: &Path,
+        limits: SandboxLimits,
+    ) -> Result<TransformComponent, TransformError> {
+        let shown = path.display().to_string();
+        let err = |message: String| TransformError::Load {
+            path: shown.clone(),
+            message,
+        };
+        let wasm = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let started = Instant::now();
+        let (component, digest, outcome) = self
+            .cache
+            .load(&self.engine, &wasm)
+            .map_err(|e| err(format!("not a valid WebAssembly component: {e:#}")))?;
+        tracing::debug!(path = %shown, ?outcome, elapsed = ?started.elapsed(), "component ready");
+        let mut linker = Linker::<InstanceState>::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| err(format!("{e:#}")))?;
+        super::bindings::Transformer::add_to_linker::<_, wasmtime::component::HasSelf<InstanceState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| err(format!("{e:#}")))?;
+        let pre = linker.instantiate_pre(&component).map_err(|e| {
+            err(format!(
+                "cannot be linked: it imports something the sandbox does not provide \
+                 (only `log` and WASI without files, env or network are available): {e:#}"
+            ))
+        })?;
+        let pre = TransformerPre::new(pre).map_err(|e| {
+            err(format!(
+                "does not implement the world `fastlane:transform/transformer@0.1.0` \
+                 (see wit/README.md): {e:#}"
+            ))
+        })?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("transform")
+            .to_string();
+        Ok(TransformComponent {
+            inner: Arc::new(Loaded {
+                pre,
+                limits,
+                digest,
+                name,
+                outcome,
+                path: shown,
+            }),
+        })
+    }
+}
+
+/// Advance the engine's epoch every [`EPOCH_TICK`] for as long as the engine lives.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the wasm epoch thread, call deadlines will not fire: {e}");
+    }
+}
+
+pub(crate) struct Loaded {
+    pub(crate) pre: TransformerPre<InstanceState>,
+    pub(crate) limits: SandboxLimits,
+    pub(crate) digest: String,
+    pub(crate) name: String,
+    pub(crate) outcome: CacheOutcome,
+    pub(crate) path: String,
+}
+
+/// A compiled and linked transform component; cheap to clone, instantiated once per worker.
+#[derive(Clone)]
+pub struct TransformComponent {
+    pub(crate) inner: Arc<Loaded>,
+}
+
+impl TransformComponent {
+    /// SHA-256 of the component's bytes (hex).
+    pub fn digest(&self) -> &str {
+        &self.inner.digest
+    }
+    /// Name used in logs and errors until `describe` tells the real one (the file stem).
+    pub fn file_name(&self) -> &str {
+        &self.inner.name
+    }
+    /// Whether the compiled code came from the on-disk cache.
+    pub fn from_cache(&self) -> bool {
+        self.inner.outcome == CacheOutcome::Hit
+    }
+    /// The path the component was loaded from.
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+    /// A fresh sandboxed instance (not yet initialised).
+    pub fn instantiate(&self) -> Result<TransformInstance, TransformError> {
+        TransformInstance::new(self.clone())
+    }
+}

@@ -1,0 +1,322 @@
+//! One transform worker's sandbox: a wasmtime store and instance with its limits, reused across
+//! batches, discarded after any trap.
+
+use std::io::Cursor;
+
+use arrow::array::RecordBatch;
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::StreamWriter;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::{GuestError, Level, TransformInfo, Transformer, TransformerImports};
+use super::engine::{TransformComponent, EPOCH_TICK};
+use super::limits::GuestLimiter;
+use super::stdio::CapturedOutput;
+use super::TransformError;
+
+/// Per-store host state: WASI with nothing granted, the limiter and the guest's name for logs.
+pub(crate) struct InstanceState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: GuestLimiter,
+    name: String,
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl TransformerImports for InstanceState {
+    fn log(&mut self, level: Level, message: String) {
+        let name = self.name.as_str();
+        match level {
+            Level::Trace => tracing::trace!(transform = name, "{message}"),
+            Level::Debug => tracing::debug!(transform = name, "{message}"),
+            Level::Info => tracing::info!(transform = name, "{message}"),
+            Level::Warn => tracing::warn!(transform = name, "{message}"),
+            Level::Error => tracing::error!(transform = name, "{message}"),
+        }
+    }
+}
+
+impl super::bindings::fastlane::transform::types::Host for InstanceState {}
+
+/// A sandboxed instance of a transform component.
+pub struct TransformInstance {
+    component: TransformComponent,
+    store: Store<InstanceState>,
+    bindings: Transformer,
+    stdout: CapturedOutput,
+    stderr: CapturedOutput,
+    /// Set after a trap: the instance's state is undefined and it must never run again.
+    poisoned: bool,
+}
+
+impl TransformInstance {
+    pub(crate) fn new(component: TransformComponent) -> Result<Self, TransformError> {
+        let loaded = &component.inner;
+        let stdio_limit = usize::try_from(loaded.limits.max_stdio_bytes).unwrap_or(usize::MAX);
+        let stdout = CapturedOutput::new(stdio_limit);
+        let stderr = CapturedOutput::new(stdio_limit);
+        // Nothing is granted: no preopened directories, no env, no args, no sockets, no stdin.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let state = InstanceState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: GuestLimiter::new(loaded.limits.memory_bytes()),
+            name: loaded.name.clone(),
+        };
+        let mut store = Store::new(loaded.pre.engine(), state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(deadline_ticks(loaded.limits.call_timeout_ms));
+        let bindings = loaded
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| TransformError::Load {
+                path: loaded.path.clone(),
+                message: format!("cannot be instantiated: {e:#}"),
+            })?;
+        Ok(Self {
+            component,
+            store,
+            bindings,
+            stdout,
+            stderr,
+            poisoned: false,
+        })
+    }
+
+    /// The component this instance was made from.
+    pub fn component(&self) -> &TransformComponent {
+        &self.component
+    }
+
+    /// The name used in logs and errors.
+    pub fn name(&self) -> &str {
+        &self.store.data().name
+    }
+
+    /// Use `name` (from `describe`) in logs and errors from now on.
+    pub fn set_name(&mut self, name: &str) {
+        self.store.data_mut().name = name.to_string();
+    }
+
+    /// Largest linear memory this instance has grown to, in bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.store.data().limiter.peak_memory
+    }
+
+    /// Whether the instance has grown past the recycling threshold and should be replaced.
+    pub fn should_recycle(&self) -> bool {
+        self.component
+            .inner
+            .limits
+            .recycle_above_bytes()
+            .is_some_and(|limit| self.peak_memory() > limit)
+    }
+
+    /// Call `describe`.
+    pub fn describe(&mut self) -> Result<TransformInfo, TransformError> {
+        let call = "describe".to_string();
+        let info = self.call(&call, |b, s| b.call_describe(s))?;
+        let config_schema =
+            serde_json::from_str(&info.config_schema).map_err(|e| TransformError::Output {
+                transform: info.name.clone(),
+                call,
+                message: format!("config schema is not JSON: {e}"),
+            })?;
+        Ok(TransformInfo {
+            name: info.name,
+            version: info.version,
+            description: info.description,
+            config_schema,
+        })
+    }
+
+    /// Call `init` with the transform's JSON config.
+    pub fn init(&mut self, config: &str) -> Result<(), TransformError> {
+        let call = "init".to_string();
+        let result = self.call(&call, |b, s| b.call_init(s, config))?;
+        result.map_err(|e| self.guest_error(call, e))
+    }
+
+    /// Transform one batch (sequence number `seq`). `None`: the guest returned no rows.
+    pub fn transform(
+        &mut self,
+        seq: u64,
+        batch: &RecordBatch,
+    ) -> Result<Option<RecordBatch>, TransformError> {
+        let call = format!("batch {seq}");
+        let input = encode(batch).map_err(|e| TransformError::Output {
+            transform: self.name().to_string(),
+            call: call.clone(),
+            message: format!("cannot encode the input batch as Arrow IPC: {e}"),
+        })?;
+        let result = self.call(&call, |b, s| b.call_transform(s, &input))?;
+        let output = result.map_err(|e| self.guest_error(call.clone(), e))?;
+        self.decode(&call, output)
+    }
+
+    /// Call `finish` at the end of the stream; may return buffered rows.
+    pub fn finish(&mut self) -> Result<Option<RecordBatch>, TransformError> {
+        let call = "finish".to_string();
+        let result = self.call(&call, |b, s| b.call_finish(s))?;
+        match result.map_err(|e| self.guest_error(call.clone(), e))? {
+            Some(output) => self.decode(&call, output),
+            None => Ok(None),
+        }
+    }
+
+    /// Run one export with a fresh deadline, drain the guest's stdio into the log, and turn
+    /// traps into errors that say what happened (deadline, memory cap, panic).
+    fn call<R>(
+        &mut self,
+        call: &str,
+        f: impl FnOnce(&Transformer, &mut Store<InstanceState>) -> wasmtime::Result<R>,
+    ) -> Result<R, TransformError> {
+        let name = self.name().to_string();
+        if self.poisoned {
+            return Err(TransformError::Trap {
+                transform: name,
+                call: call.to_string(),
+                message: "instance was discarded after an earlier trap".into(),
+            });
+        }
+        let limits = &self.component.inner.limits;
+        self.store
+            .set_epoch_deadline(deadline_ticks(limits.call_timeout_ms));
+        let result = f(&self.bindings, &mut self.store);
+        let stderr_tail = self.drain_stdio();
+        result.map_err(|e| {
+            self.poisoned = true;
+            let message = self.describe_trap(&e, &stderr_tail);
+            TransformError::Trap {
+                transform: name,
+                call: call.to_string(),
+                message,
+            }
+        })
+    }
+
+    fn describe_trap(&self, e: &wasmtime::Error, stderr_tail: &str) -> String {
+        let limits = &self.component.inner.limits;
+        let mut message = if self.store.data().limiter.hit_memory_cap {
+            format!(
+                "exceeded the memory cap of {} MiB (transform.limits.memory_mb)",
+                limits.memory_mb
+            )
+        } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+            format!(
+                "exceeded the call deadline of {} ms (transform.limits.call_timeout_ms)",
+                limits.call_timeout_ms
+            )
+        } else {
+            format!("trapped: {}", first_line(e))
+        };
+        if !stderr_tail.is_empty() {
+            message.push_str("; guest stderr: ");
+            message.push_str(stderr_tail);
+        }
+        message
+    }
+
+    /// Log what the guest printed; return the last stderr line for error messages.
+    fn drain_stdio(&mut self) -> String {
+        let name = self.name().to_string();
+        let mut last_err = String::new();
+        for (stream, out) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let (text, dropped) = out.take();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                tracing::info!(transform = %name, stream, "{line}");
+                if stream == "stderr" {
+                    last_err = line.trim().to_string();
+                }
+            }
+            if dropped > 0 {
+                tracing::warn!(transform = %name, stream, "dropped {dropped} bytes of guest output past transform.limits.max_stdio_bytes");
+            }
+        }
+        last_err
+    }
+
+    fn guest_error(&self, call: String, e: GuestError) -> TransformError {
+        let (kind, message) = match e {
+            GuestError::InvalidConfig(m) => ("invalid-config", m),
+            GuestError::InvalidInput(m) => ("invalid-input", m),
+            GuestError::Failed(m) => ("failed", m),
+        };
+        TransformError::Guest {
+            transform: self.name().to_string(),
+            call,
+            kind,
+            message,
+        }
+    }
+
+    fn decode(&self, call: &str, output: Vec<u8>) -> Result<Option<RecordBatch>, TransformError> {
+        let err = |message: String| TransformError::Output {
+            transform: self.name().to_string(),
+            call: call.to_string(),
+            message,
+        };
+        let cap = self.component.inner.limits.max_output_bytes();
+        if output.len() > cap {
+            return Err(err(format!(
+                "returned {} bytes, more than the output cap of {} MiB (transform.limits.max_output_mb)",
+                output.len(),
+                self.component.inner.limits.max_output_mb
+            )));
+        }
+        if output.is_empty() {
+            return Ok(None);
+        }
+        let not_ipc = |e: arrow::error::ArrowError| {
+            err(format!(
+                "returned bytes that are not an Arrow IPC stream: {e}"
+            ))
+        };
+        let reader = StreamReader::try_new(Cursor::new(output), None).map_err(not_ipc)?;
+        let schema = reader.schema();
+        let batches = reader.collect::<Result<Vec<_>, _>>().map_err(not_ipc)?;
+        let batch = match batches.len() {
+            0 => return Ok(None),
+            1 => batches.into_iter().next().expect("one batch"),
+            _ => arrow::compute::concat_batches(&schema, &batches).map_err(not_ipc)?,
+        };
+        Ok((batch.num_rows() > 0).then_some(batch))
+    }
+}
+
+/// Encode one batch as an Arrow IPC stream (schema + batch).
+fn encode(batch: &RecordBatch) -> Result<Vec<u8>, arrow::error::ArrowError> {
+    let mut out = Vec::with_capacity(batch.get_array_memory_size() + 1024);
+    let mut writer = StreamWriter::try_new(&mut out, &batch.schema())?;
+    writer.write(batch)?;
+    writer.finish()?;
+    drop(writer);
+    Ok(out)
+}
+
+fn deadline_ticks(timeout_ms: u64) -> u64 {
+    let tick = EPOCH_TICK.as_millis() as u64;
+    timeout_ms.div_ceil(tick).max(1) + 1
+}
+
+fn first_line(e: &wasmtime::Error) -> String {
+    let text = format!("{e:#}");
+    text.lines().next().unwrap_or_default().to_string()
+}

@@ -1,0 +1,20 @@
+//! The host side of the transform contract: one wasmtime [`Engine`] per process, components
+//! compiled once and cached on disk, one sandboxed instance per transform worker.
+//!
+//! - [`TransformRuntime`]: the engine, the epoch ticker and the component cache.
+//! - [`TransformComponent`]: a compiled, linked component ready to instantiate.
+//! - [`TransformInstance`]: one worker's store + instance, with its limits and captured stdio.
+
+mod bindings;
+mod cache;
+mod engine;
+mod error;
+mod instance;
+mod limits;
+mod stdio;
+
+pub use bindings::TransformInfo;
+pub use engine::{TransformComponent, TransformRuntime};
+pub use error::TransformError;
+pub use instance::TransformInstance;
+pub use limits::SandboxLimits;
