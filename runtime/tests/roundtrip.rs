@@ -14,7 +14,7 @@ fn parquet_all_types_through_passthrough_are_identical() {
     for (f, batch) in inputs.iter().enumerate() {
         write_parquet(
             &dir.path().join(format!("in-{f}.parquet")),
-            &[batch.clone()],
+            std::slice::from_ref(batch),
         );
     }
     let out = run_config(

@@ -1,34 +1,56 @@
-//! `fastlane connectors`: what sources and targets this build has, and their config schemas.
+//! `fastlane connectors`: what sources and targets this build has, their config keys, and their
+//! full config schemas.
+
+use std::fmt::Write as _;
 
 use clap::Args;
 use fastlane_connectors::registry::{SOURCES, TARGETS};
+use serde_json::Value;
 
-use super::EXIT_CONFIG;
+use super::{print_out, EXIT_CONFIG};
 
 /// `fastlane connectors`.
 #[derive(Args, Debug)]
 pub struct ConnectorsArgs {
-    /// Print the config JSON schema of this connector (`source:file`, `target:file`, or a bare
-    /// name), or `pipeline` for the whole pipeline config.
+    /// Print the full config JSON schema of this connector (`source:file`, `target:file`, or a
+    /// bare name), or `pipeline` for the whole pipeline config.
     #[arg(long)]
     schema: Option<String>,
 }
 
 pub(crate) fn connectors(args: ConnectorsArgs) -> u8 {
     let Some(name) = args.schema else {
-        println!("sources:");
-        for e in SOURCES {
-            println!("  {:<12} {}", e.name, e.description);
+        let mut text = String::new();
+        for (kind, entries) in [
+            (
+                "source",
+                SOURCES
+                    .iter()
+                    .map(|e| (e.name, e.description, (e.config_schema)()))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "target",
+                TARGETS
+                    .iter()
+                    .map(|e| (e.name, e.description, (e.config_schema)()))
+                    .collect(),
+            ),
+        ] {
+            for (name, description, schema) in entries {
+                let _ = writeln!(text, "{kind} {name}: {description}");
+                describe_keys(&mut text, schema.as_value());
+                text.push('\n');
+            }
         }
-        println!("targets:");
-        for e in TARGETS {
-            println!("  {:<12} {}", e.name, e.description);
-        }
-        println!("\n`fastlane connectors --schema NAME` prints a connector's config schema.");
+        text.push_str(
+            "`fastlane connectors --schema source:NAME` prints a connector's full JSON schema.\n",
+        );
+        print_out(&text);
         return 0;
     };
     let schema = if name == "pipeline" {
-        Some(crate::config::pipeline_schema())
+        Some(serde_json::to_value(crate::config::pipeline_schema()).unwrap_or_default())
     } else {
         let (kind, bare) = name.split_once(':').unwrap_or(("", name.as_str()));
         let source = SOURCES
@@ -40,24 +62,89 @@ pub(crate) fn connectors(args: ConnectorsArgs) -> u8 {
             .find(|e| e.name == bare && kind != "source")
             .map(|e| (e.config_schema)());
         match (source, target) {
-            (Some(s), Some(t)) => {
-                println!("{}", serde_json::json!({ "source": s, "target": t }));
-                return 0;
-            }
-            (s, t) => s.or(t),
+            (Some(s), Some(t)) => Some(serde_json::json!({ "source": s, "target": t })),
+            (s, t) => s.or(t).map(|s| s.to_value()),
         }
     };
     match schema {
         Some(schema) => {
-            println!(
-                "{}",
+            print_out(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
-            );
+            ));
             0
         }
         None => {
             eprintln!("error: no connector named '{name}' (see `fastlane connectors`)");
             EXIT_CONFIG
         }
+    }
+}
+
+/// One line per config key: name, type, default or "required", first line of its description.
+fn describe_keys(out: &mut String, schema: &Value) {
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema["properties"].as_object() else {
+        return;
+    };
+    for (key, prop) in properties {
+        let kind = type_of(prop, schema);
+        let default = if required.contains(&key.as_str()) {
+            "required".to_string()
+        } else {
+            match prop.get("default") {
+                Some(Value::Null) | None => "optional".to_string(),
+                Some(d) => format!("default {d}"),
+            }
+        };
+        let doc = prop["description"]
+            .as_str()
+            .unwrap_or_default()
+            .lines()
+            .next()
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {key:<16} {kind:<24} {default:<20} {doc}");
+    }
+}
+
+/// A short type name: `string`, `integer`, `csv|jsonl|parquet`, resolving `$ref`s and options.
+fn type_of(prop: &Value, root: &Value) -> String {
+    if let Some(reference) = prop["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap_or_default();
+        return type_of(&root["$defs"][name], root);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(options) = prop[key].as_array() {
+            let names: Vec<String> = options
+                .iter()
+                .filter(|o| o["type"] != "null")
+                .map(|o| match &o["const"] {
+                    Value::String(c) => c.clone(),
+                    _ => type_of(o, root),
+                })
+                .collect();
+            return names.join("|");
+        }
+    }
+    if let Some(values) = prop["enum"].as_array() {
+        return values
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("|");
+    }
+    match &prop["type"] {
+        Value::String(t) if t == "array" => format!("[{}]", type_of(&prop["items"], root)),
+        Value::String(t) => t.clone(),
+        Value::Array(ts) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| *t != "null")
+            .collect::<Vec<_>>()
+            .join("|"),
+        _ => "any".into(),
     }
 }

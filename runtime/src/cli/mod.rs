@@ -109,6 +109,15 @@ fn parse_mode(s: &str) -> Result<ReplicationMode, String> {
         .map_err(|_| format!("'{s}' is not FULL_TABLE or INCREMENTAL"))
 }
 
+/// Write to stdout, ignoring a closed pipe (`fastlane connectors | head`).
+pub(crate) fn print_out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
 /// Parse the command line and run the command; the process's exit code.
 pub fn main() -> ExitCode {
     crate::monitor::mark_process_start();

@@ -6,7 +6,7 @@ use arrow::util::pretty::pretty_format_batches;
 use clap::Args;
 use fastlane_connectors::{registry, SourceContext};
 
-use super::EXIT_FAILED;
+use super::{print_out, EXIT_FAILED};
 
 /// `fastlane show`.
 #[derive(Args, Debug)]
@@ -45,20 +45,21 @@ async fn print(args: &ShowArgs) -> anyhow::Result<()> {
             break;
         }
     }
-    match shown.first() {
+    let text = match shown.first() {
         Some(first) => {
-            println!("schema:");
+            let mut text = String::from("schema:\n");
             for field in first.schema().fields() {
-                println!(
-                    "  {}: {}{}",
+                let null = if field.is_nullable() { "" } else { " not null" };
+                text.push_str(&format!(
+                    "  {}: {}{null}\n",
                     field.name(),
-                    field.data_type(),
-                    if field.is_nullable() { "" } else { " not null" }
-                );
+                    field.data_type()
+                ));
             }
-            println!("{}", pretty_format_batches(&shown)?);
+            format!("{text}{}\n", pretty_format_batches(&shown)?)
         }
-        None => println!("{}: no rows", args.path.display()),
-    }
+        None => format!("{}: no rows\n", args.path.display()),
+    };
+    print_out(&text);
     Ok(())
 }

@@ -181,14 +181,8 @@ pub fn all_types_batch(rows: usize, offset: i64) -> RecordBatch {
         }))),
         Arc::new(
             Decimal128Array::from_iter((0..n).map(|i| {
-                (!null(i)).then(|| {
-                    [
-                        -99_999_999_999_999_999_999_999_999_999_999_999_99i128,
-                        -12_345_678_901,
-                        0,
-                        10_000_000_001,
-                    ][i % 4]
-                })
+                (!null(i))
+                    .then(|| [-(10i128.pow(38) - 1), -12_345_678_901, 0, 10_000_000_001][i % 4])
             }))
             .with_precision_and_scale(38, 10)
             .unwrap(),
