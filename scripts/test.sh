@@ -6,4 +6,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 bash scripts/build-transforms.sh
-cargo test --release --workspace "$@"
+
+echo "==> guest side: the Rust SDK and the example transforms' unit tests (native)"
+cargo test --release --locked --manifest-path guest-sdk/rust/Cargo.toml --target-dir transforms/target
+cargo test --release --locked --manifest-path transforms/Cargo.toml --target-dir transforms/target
+
+echo "==> host side: runtime and connectors"
+cargo test --release --locked --workspace "$@"

@@ -166,3 +166,31 @@ fn derive_appends_a_computed_column_and_op_fields() {
         .as_string::<i32>();
     assert!(op.iter().all(|v| v == Some("i")));
 }
+
+#[test]
+fn a_filter_that_drops_everything_replaces_the_table_with_an_empty_typed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = json!({ "generate": { "rows": 5_000, "batch_size": 1000 } });
+    assert_ok(&run_config(
+        dir.path(),
+        &json!({ "source": source, "target": { "file": { "path": "t.parquet" } } }),
+        &[],
+    ));
+    let full = read_parquet(&dir.path().join("t.parquet"));
+    let out = run_config(
+        dir.path(),
+        &json!({
+            "source": source,
+            "transform": { "wasm": wasm("filter"), "config": { "column": "id", "op": "lt", "value": 0 } },
+            "target": { "file": { "path": "t.parquet" } }
+        }),
+        &["--summary-json", "s.json"],
+    );
+    assert_ok(&out);
+    let empty = read_parquet(&dir.path().join("t.parquet"));
+    assert_eq!(empty.num_rows(), 0);
+    assert_eq!(empty.schema(), full.schema());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("s.json")).unwrap()).unwrap();
+    assert_eq!(summary["rows_dropped"], 5_000);
+}

@@ -57,9 +57,6 @@ pub(crate) async fn source_stage(mut s: SourceStage) {
                 break;
             }
         };
-        if batch.num_rows() == 0 {
-            continue;
-        }
         s.metrics
             .extracted
             .add(batch.num_rows(), batch.get_array_memory_size());

@@ -154,7 +154,7 @@ impl TransformInstance {
         result.map_err(|e| self.guest_error(call, e))
     }
 
-    /// Transform one batch (sequence number `seq`). `None`: the guest returned no rows.
+    /// Transform one batch (sequence number `seq`). `None`: the guest returned no output at all.
     pub fn transform(
         &mut self,
         seq: u64,
@@ -297,7 +297,8 @@ impl TransformInstance {
             1 => batches.into_iter().next().expect("one batch"),
             _ => arrow::compute::concat_batches(&schema, &batches).map_err(not_ipc)?,
         };
-        Ok((batch.num_rows() > 0).then_some(batch))
+        // A zero-row batch still carries the output schema: an empty result is a valid table.
+        Ok(Some(batch))
     }
 }
 
