@@ -88,7 +88,11 @@ fn a_panic_is_reported_with_transform_batch_and_message() {
 fn bytes_that_are_not_arrow_ipc_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = hostile_run(dir.path(), json!({ "mode": "garbage" }), json!({}));
-    assert_fails(&out, 1, &["hostile", "batch 0", "not an Arrow IPC stream"]);
+    assert_fails(
+        &out,
+        1,
+        &["hostile", "batch 0", "not a valid Arrow IPC stream"],
+    );
 }
 
 #[test]

@@ -232,6 +232,8 @@ fn write_summary(
         "bytes_extracted": m.extracted.bytes(),
         "wall_seconds": elapsed,
         "wasm_seconds": m.wasm_nanos.load(Relaxed) as f64 / 1e9,
+        "extract_seconds": m.extract_nanos.load(Relaxed) as f64 / 1e9,
+        "load_seconds": m.load_nanos.load(Relaxed) as f64 / 1e9,
         "rows_per_second": rate(m.extracted.rows(), m.elapsed()),
         "peak_rss_bytes": peak_rss,
         "peak_in_flight_batches": m.peak_in_flight.load(Relaxed),

@@ -69,6 +69,10 @@ pub struct RunMetrics {
     pub loaded: StageCounters,
     /// Time spent inside wasm calls, summed over workers, in nanoseconds.
     pub wasm_nanos: AtomicU64,
+    /// Time the source spent producing batches, in nanoseconds.
+    pub extract_nanos: AtomicU64,
+    /// Time spent in target `load` calls, summed over workers, in nanoseconds.
+    pub load_nanos: AtomicU64,
     /// Instances replaced after growing past the recycling threshold.
     pub recycled_instances: AtomicU64,
     /// Queue depths.
@@ -88,6 +92,8 @@ impl RunMetrics {
             transformed: StageCounters::default(),
             loaded: StageCounters::default(),
             wasm_nanos: AtomicU64::new(0),
+            extract_nanos: AtomicU64::new(0),
+            load_nanos: AtomicU64::new(0),
             recycled_instances: AtomicU64::new(0),
             queues: QueueDepths::default(),
             peak_in_flight: AtomicU64::new(0),

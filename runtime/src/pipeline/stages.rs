@@ -44,11 +44,15 @@ pub(crate) async fn source_stage(mut s: SourceStage) {
         s.metrics
             .peak_in_flight
             .fetch_max(in_flight, Ordering::Relaxed);
+        let started = Instant::now();
         let next = tokio::select! {
             _ = s.stop.cancelled() => break,
             _ = s.failure.abort.cancelled() => break,
             next = s.source.extract() => next,
         };
+        s.metrics
+            .extract_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let batch = match next {
             Ok(Some(batch)) => batch,
             Ok(None) => break,
@@ -275,10 +279,14 @@ pub(crate) async fn target_worker(
             continue;
         };
         let (rows, bytes) = (batch.num_rows(), batch.get_array_memory_size());
+        let started = Instant::now();
         let loaded = tokio::select! {
             _ = failure.abort.cancelled() => return,
             loaded = writer.load(batch) => loaded,
         };
+        metrics
+            .load_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         if let Err(e) = loaded {
             return failure.fail(format!("target {target_id}: batch {}: {e}", envelope.seq));
         }

@@ -1,11 +1,7 @@
 //! One transform worker's sandbox: a wasmtime store and instance with its limits, reused across
 //! batches, discarded after any trap.
 
-use std::io::Cursor;
-
 use arrow::array::RecordBatch;
-use arrow::ipc::reader::StreamReader;
-use arrow::ipc::writer::StreamWriter;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -57,6 +53,8 @@ pub struct TransformInstance {
     stderr: CapturedOutput,
     /// Set after a trap: the instance's state is undefined and it must never run again.
     poisoned: bool,
+    /// Reused buffer for encoding input batches.
+    scratch: Vec<u8>,
 }
 
 impl TransformInstance {
@@ -97,6 +95,7 @@ impl TransformInstance {
             stdout,
             stderr,
             poisoned: false,
+            scratch: Vec::new(),
         })
     }
 
@@ -161,12 +160,16 @@ impl TransformInstance {
         batch: &RecordBatch,
     ) -> Result<Option<RecordBatch>, TransformError> {
         let call = format!("batch {seq}");
-        let input = encode(batch).map_err(|e| TransformError::Output {
+        let mut input = std::mem::take(&mut self.scratch);
+        super::ipc::encode_into(batch, &mut input).map_err(|e| TransformError::Output {
             transform: self.name().to_string(),
             call: call.clone(),
             message: format!("cannot encode the input batch as Arrow IPC: {e}"),
         })?;
-        let result = self.call(&call, |b, s| b.call_transform(s, &input))?;
+        let result = self.call(&call, |b, s| b.call_transform(s, &input));
+        // Keep the input allocation for the next batch (no page faults on every call).
+        self.scratch = input;
+        let result = result?;
         let output = result.map_err(|e| self.guest_error(call.clone(), e))?;
         self.decode(&call, output)
     }
@@ -284,32 +287,23 @@ impl TransformInstance {
         if output.is_empty() {
             return Ok(None);
         }
-        let not_ipc = |e: arrow::error::ArrowError| {
+        let (schema, mut batches) = super::ipc::decode_untrusted(output).map_err(|e| {
             err(format!(
-                "returned bytes that are not an Arrow IPC stream: {e}"
+                "returned bytes that are not a valid Arrow IPC stream: {e}"
             ))
+        })?;
+        let Some(schema) = schema else {
+            return Ok(None);
         };
-        let reader = StreamReader::try_new(Cursor::new(output), None).map_err(not_ipc)?;
-        let schema = reader.schema();
-        let batches = reader.collect::<Result<Vec<_>, _>>().map_err(not_ipc)?;
+        let not_ipc =
+            |e: arrow::error::ArrowError| err(format!("cannot combine the returned batches: {e}"));
         let batch = match batches.len() {
             0 => return Ok(None),
-            1 => batches.into_iter().next().expect("one batch"),
+            1 => batches.pop().expect("one batch"),
             _ => arrow::compute::concat_batches(&schema, &batches).map_err(not_ipc)?,
         };
-        // A zero-row batch still carries the output schema: an empty result is a valid table.
         Ok(Some(batch))
     }
-}
-
-/// Encode one batch as an Arrow IPC stream (schema + batch).
-fn encode(batch: &RecordBatch) -> Result<Vec<u8>, arrow::error::ArrowError> {
-    let mut out = Vec::with_capacity(batch.get_array_memory_size() + 1024);
-    let mut writer = StreamWriter::try_new(&mut out, &batch.schema())?;
-    writer.write(batch)?;
-    writer.finish()?;
-    drop(writer);
-    Ok(out)
 }
 
 fn deadline_ticks(timeout_ms: u64) -> u64 {

@@ -1,0 +1,65 @@
+//! Benchmark: the cost of one transform call on a batch of generated orders, uncontended.
+//! Usage: `bench_call COMPONENT.wasm [ROWS_PER_BATCH] [CALLS]`; prints one JSON object.
+
+use std::time::Instant;
+
+use arrow::ipc::writer::StreamWriter;
+use fastlane::connectors::{self, SourceContext};
+use fastlane::wasm::{SandboxLimits, TransformRuntime};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let wasm = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: bench_call COMPONENT.wasm [ROWS] [CALLS]"))?;
+    let rows: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(65536);
+    let calls: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(100);
+    let entry = connectors::source_entry("generate")
+        .ok_or_else(|| anyhow::anyhow!("no generate source"))?;
+    let config = serde_json::json!({ "rows": rows, "batch_size": rows });
+    let mut source = (entry.open)(config, SourceContext::default()).await?;
+    let batch = source
+        .extract()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no batch"))?;
+
+    let limits = SandboxLimits::default();
+    let runtime = TransformRuntime::new(1, &limits, None)?;
+    let component = runtime.load(wasm.as_ref(), limits)?;
+    let mut instance = component.instantiate()?;
+    instance.init("{}")?;
+
+    let mut encoded = Vec::new();
+    let mut encode = || -> anyhow::Result<()> {
+        encoded.clear();
+        let mut w = StreamWriter::try_new(&mut encoded, &batch.schema())?;
+        w.write(&batch)?;
+        w.finish()?;
+        Ok(())
+    };
+    encode()?;
+    let t = Instant::now();
+    for _ in 0..calls {
+        encode()?;
+    }
+    let encode_ms = t.elapsed().as_secs_f64() * 1e3 / calls as f64;
+    instance.transform(0, &batch)?;
+    let t = Instant::now();
+    for seq in 0..calls {
+        instance.transform(seq as u64, &batch)?;
+    }
+    let call_ms = t.elapsed().as_secs_f64() * 1e3 / calls as f64;
+    println!(
+        "{}",
+        serde_json::json!({
+            "component": wasm,
+            "rows": rows,
+            "ipc_bytes": encoded.len(),
+            "host_encode_ms": encode_ms,
+            "call_ms": call_ms,
+            "call_mb_per_s": encoded.len() as f64 / 1e3 / call_ms,
+        })
+    );
+    Ok(())
+}
