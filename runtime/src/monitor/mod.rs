@@ -4,6 +4,8 @@
 pub mod progress;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use arrow::array::{Array, RecordBatch};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -30,6 +32,10 @@ impl StageCounters {
         self.rows.fetch_add(rows as u64, Relaxed);
         self.batches.fetch_add(1, Relaxed);
         self.bytes.fetch_add(bytes as u64, Relaxed);
+    }
+    /// Count one batch.
+    pub fn add_batch(&self, batch: &RecordBatch) {
+        self.add(batch.num_rows(), batch_bytes(batch));
     }
     /// Rows so far.
     pub fn rows(&self) -> u64 {
@@ -112,6 +118,16 @@ impl RunMetrics {
             .rows()
             .saturating_sub(self.transformed.rows())
     }
+}
+
+/// Bytes of Arrow data a batch holds: its slices only, not the whole buffers they may share
+/// (a batch decoded in place from a guest's output points into one large buffer).
+pub fn batch_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0))
+        .sum()
 }
 
 /// Resident memory of this process now and at its peak, in bytes (Linux `/proc`).

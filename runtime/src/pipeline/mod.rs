@@ -186,7 +186,25 @@ impl Pipeline {
                         metrics: metrics.clone(),
                         source_total: source_total.clone(),
                     };
-                    tasks.spawn_blocking(move || worker.run());
+                    // A dedicated thread per worker: wasm calls are CPU-bound and must not
+                    // stall the async executor (nor hold a thread of tokio's blocking pool).
+                    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("transform-{index}"))
+                        .spawn(move || {
+                            worker.run();
+                            let _ = done_tx.send(());
+                        });
+                    let failure = failure.clone();
+                    if let Err(e) = spawned {
+                        failure.fail(format!("cannot start transform worker {index}: {e}"));
+                    }
+                    tasks.spawn(async move {
+                        if done_rx.await.is_err() {
+                            failure
+                                .fail(format!("internal error: transform worker {index} panicked"));
+                        }
+                    });
                 }
                 drop(transformed_tx);
                 transformed_rx
@@ -243,9 +261,7 @@ async fn finish(
 ) -> RunOutcome {
     let id = destination.target_id();
     if let Some(error) = failure.take() {
-        if let Err(e) = destination.abort().await {
-            tracing::error!("target {id}: rollback failed: {e}");
-        }
+        rollback(destination).await;
         let status = if shutdown.abort.is_cancelled() {
             RunStatus::Exited
         } else {
@@ -257,23 +273,11 @@ async fn finish(
             metrics,
         };
     }
-    if shutdown.abort.is_cancelled() {
-        // Stopped hard: writers did not flush, nothing of this run may be kept.
-        if let Err(e) = destination.abort().await {
-            tracing::error!("target {id}: rollback failed: {e}");
-        }
-        return RunOutcome {
-            status: RunStatus::Exited,
-            error: None,
-            metrics,
-        };
-    }
     let interrupted = shutdown.stop.is_cancelled();
-    // An interrupted FULL_TABLE run holds a partial copy: keep the previous target instead.
-    if interrupted && mode == ReplicationMode::FullTable {
-        if let Err(e) = destination.abort().await {
-            tracing::error!("target {id}: rollback failed: {e}");
-        }
+    // Stopped hard, writers did not flush: nothing of this run may be kept. Interrupted in
+    // FULL_TABLE mode, the run holds a partial copy: keep the previous target instead.
+    if shutdown.abort.is_cancelled() || (interrupted && mode == ReplicationMode::FullTable) {
+        rollback(destination).await;
         return RunOutcome {
             status: RunStatus::Exited,
             error: None,
@@ -294,12 +298,19 @@ async fn finish(
             }
         }
         Err(e) => {
-            let _ = destination.abort().await;
+            rollback(destination).await;
             RunOutcome {
                 status: RunStatus::Failed,
                 error: Some(format!("target {id}: commit failed: {e}")),
                 metrics,
             }
         }
+    }
+}
+
+/// Discard what the run staged; a failure to do so is logged (the run's own error matters more).
+async fn rollback(destination: &dyn Destination) {
+    if let Err(e) = destination.abort().await {
+        tracing::error!("target {}: rollback failed: {e}", destination.target_id());
     }
 }

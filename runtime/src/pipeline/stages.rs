@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use arrow::array::RecordBatch;
 use async_channel::{Receiver, Sender};
 use fastlane_connectors::{Source, Target};
 use tokio::sync::Semaphore;
@@ -61,9 +62,7 @@ pub(crate) async fn source_stage(mut s: SourceStage) {
                 break;
             }
         };
-        s.metrics
-            .extracted
-            .add(batch.num_rows(), batch.get_array_memory_size());
+        s.metrics.extracted.add_batch(&batch);
         let envelope = Envelope {
             seq,
             batch: Some(batch),
@@ -97,6 +96,7 @@ pub(crate) struct TransformWorker {
 impl TransformWorker {
     /// Runs on a blocking thread: wasm calls are CPU-bound and must not stall the executor.
     pub(crate) fn run(mut self) {
+        lower_priority();
         while let Ok(envelope) = self.input.recv_blocking() {
             if self.failure.abort.is_cancelled() {
                 return;
@@ -113,11 +113,7 @@ impl TransformWorker {
                 Ok(out) => out,
                 Err(e) => return self.failure.fail(e.to_string()),
             };
-            if let Some(b) = &out {
-                self.metrics
-                    .transformed
-                    .add(b.num_rows(), b.get_array_memory_size());
-            }
+            self.count(&out);
             if self.instance.should_recycle() {
                 if let Err(e) = self.recycle() {
                     return self.failure.fail(e);
@@ -141,17 +137,19 @@ impl TransformWorker {
             Ok(out) => out,
             Err(e) => return self.failure.fail(e.to_string()),
         };
-        if let Some(b) = &out {
-            self.metrics
-                .transformed
-                .add(b.num_rows(), b.get_array_memory_size());
-        }
+        self.count(&out);
         let seq = self.source_total.load(Ordering::Acquire) + self.index as u64;
         let _ = self.output.send_blocking(Envelope {
             seq,
             batch: out,
             _slot: None,
         });
+    }
+
+    fn count(&self, out: &Option<RecordBatch>) {
+        if let Some(b) = out {
+            self.metrics.transformed.add_batch(b);
+        }
     }
 
     /// Replace an instance whose memory grew past the threshold with a fresh, initialised one.
@@ -225,9 +223,7 @@ async fn forward(s: &Sequencer, mut envelope: Envelope) -> bool {
         return true;
     };
     if s.count_as_transformed {
-        s.metrics
-            .transformed
-            .add(batch.num_rows(), batch.get_array_memory_size());
+        s.metrics.transformed.add_batch(&batch);
     }
     let batch = if s.add_op_fields {
         match op_fields::append(&batch) {
@@ -278,7 +274,7 @@ pub(crate) async fn target_worker(
         let Some(batch) = envelope.batch else {
             continue;
         };
-        let (rows, bytes) = (batch.num_rows(), batch.get_array_memory_size());
+        let (rows, bytes) = (batch.num_rows(), crate::monitor::batch_bytes(&batch));
         let started = Instant::now();
         let loaded = tokio::select! {
             _ = failure.abort.cancelled() => return,
@@ -297,5 +293,22 @@ pub(crate) async fn target_worker(
     }
     if let Err(e) = writer.finish().await {
         failure.fail(format!("target {target_id}: {e}"));
+    }
+}
+
+/// Give the calling thread a lower CPU priority (nice +5, Linux: per thread).
+///
+/// When the target is the bottleneck, the queues in front of it are full and the transform
+/// workers are ahead anyway; at a lower priority they stop taking CPU from the target worker
+/// (the critical path) on a machine with few cores. When the transform is the bottleneck, the
+/// stages after it are idle and the workers get the CPU all the same.
+fn lower_priority() {
+    // SAFETY: setpriority has no memory-safety preconditions; `who = 0` is the calling thread.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 5) };
+    if result != 0 {
+        tracing::debug!(
+            "could not lower the transform worker's priority: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
