@@ -7,36 +7,34 @@
 //! for native unit tests.
 
 use arrow_array::RecordBatch;
-use std::io::Cursor;
-
-use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::SchemaRef;
 
 use crate::{Error, Transform};
 
-/// Reads the record batches of one IPC stream, one at a time.
+/// Reads the record batches of one IPC stream, one at a time, without copying the input.
 pub struct BatchReader {
-    /// `None` when the stream has no schema message (an empty input).
-    reader: Option<StreamReader<Cursor<Vec<u8>>>>,
+    schema: Option<SchemaRef>,
+    batches: std::vec::IntoIter<RecordBatch>,
     error: Option<Error>,
 }
 
 impl BatchReader {
-    /// A reader over the bytes of one IPC stream.
+    /// A reader over the bytes of one IPC stream (as the host sends them).
     pub fn new(input: Vec<u8>) -> Self {
-        match StreamReader::try_new(Cursor::new(input), None) {
-            // SAFETY: the input comes from the fastlane host, which encodes it from record
-            // batches it has already validated (its own sources, or guest output it checked on
-            // the way out). Validating it again would re-scan every string in slow, SIMD-less
-            // wasm on every batch. (The StreamReader is used because arrow-ipc 60's
-            // StreamDecoder ignores skip_validation; its one copy is a native memmove.)
-            Ok(reader) => BatchReader {
-                reader: Some(unsafe { reader.with_skip_validation(true) }),
+        // SAFETY: the input comes from the fastlane host, which encodes it from record batches
+        // it has already validated (its own sources, or guest output it checked on the way
+        // out). Validating it again would re-scan every string in slow, SIMD-less wasm on
+        // every batch for nothing.
+        match unsafe { fastlane_ipc::decode_trusted(input) } {
+            Ok((schema, batches)) => BatchReader {
+                schema,
+                batches: batches.into_iter(),
                 error: None,
             },
             Err(e) => BatchReader {
-                reader: None,
+                schema: None,
+                batches: Vec::new().into_iter(),
                 error: Some(bad_input(e)),
             },
         }
@@ -44,20 +42,16 @@ impl BatchReader {
 
     /// The next batch, or `None` at the end of the stream.
     pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, Error> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
-        match self.reader.as_mut().and_then(Iterator::next) {
-            Some(batch) => batch.map(Some).map_err(bad_input),
-            None => Ok(None),
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(self.batches.next()),
         }
     }
 
-    /// The stream's schema (known once the reader is created).
+    /// The stream's schema.
     pub fn schema(&self) -> Result<SchemaRef, Error> {
-        self.reader
-            .as_ref()
-            .map(|r| r.schema())
+        self.schema
+            .clone()
             .ok_or_else(|| Error::InvalidInput("IPC stream has no schema message".into()))
     }
 }

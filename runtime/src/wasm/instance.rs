@@ -161,7 +161,7 @@ impl TransformInstance {
     ) -> Result<Option<RecordBatch>, TransformError> {
         let call = format!("batch {seq}");
         let mut input = std::mem::take(&mut self.scratch);
-        super::ipc::encode_into(batch, &mut input).map_err(|e| TransformError::Output {
+        fastlane_ipc::encode_into(batch, &mut input).map_err(|e| TransformError::Output {
             transform: self.name().to_string(),
             call: call.clone(),
             message: format!("cannot encode the input batch as Arrow IPC: {e}"),
@@ -287,7 +287,7 @@ impl TransformInstance {
         if output.is_empty() {
             return Ok(None);
         }
-        let (schema, mut batches) = super::ipc::decode_untrusted(output).map_err(|e| {
+        let (schema, mut batches) = fastlane_ipc::decode_untrusted(output).map_err(|e| {
             err(format!(
                 "returned bytes that are not a valid Arrow IPC stream: {e}"
             ))

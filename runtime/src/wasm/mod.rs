@@ -10,10 +10,8 @@ mod cache;
 mod engine;
 mod error;
 mod instance;
-mod ipc;
 mod limits;
 mod stdio;
-mod validate;
 
 pub use bindings::TransformInfo;
 pub use engine::{TransformComponent, TransformRuntime};

@@ -1,55 +1,76 @@
-//! The Arrow IPC codec between the host and a guest: one stream (schema + batch) each way.
+//! The Arrow IPC codec at the boundary between the fastlane host and a transform: one stream
+//! (schema + batches) each way.
 //!
-//! Decoding a guest's output is on the hot path of every wasm transform, so it is zero-copy: the
-//! arrays point into the bytes the guest returned. arrow's own validation of those arrays is
-//! replaced by [`validate_batch`](super::validate::validate_batch), which is equivalent but checks
-//! UTF-8 with SIMD. (arrow-ipc 60's `StreamDecoder` cannot skip validation for record batches,
-//! hence the small message loop here.)
+//! Decoding is zero-copy (the arrays point into the received bytes) on both sides:
+//! - the host decodes a guest's output with [`decode_untrusted`]: fully validated, as arrow's own
+//!   validation would, but with SIMD UTF-8 checks ([`validate_batch`]);
+//! - a guest decodes the host's input with [`decode_trusted`]: the host only sends batches it has
+//!   validated, so checking them again in (SIMD-less) wasm would be pure cost.
+//!
+//! (arrow-ipc 60's `StreamDecoder` cannot skip validation for record batches, hence the small
+//! message loop here.)
+
+mod validate;
+
+pub use validate::validate_batch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch};
-use arrow::buffer::Buffer;
-use arrow::datatypes::SchemaRef;
-use arrow::error::ArrowError;
-use arrow::ipc::reader::{RecordBatchDecoder, StreamReader};
-use arrow::ipc::writer::StreamWriter;
-use arrow::ipc::MessageHeader;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_buffer::Buffer;
+use arrow_data::UnsafeFlag;
+use arrow_ipc::reader::{RecordBatchDecoder, StreamReader};
+use arrow_ipc::writer::StreamWriter;
+use arrow_ipc::MessageHeader;
+use arrow_schema::{ArrowError, SchemaRef};
 
-use super::validate::validate_batch;
+/// A decoded stream: its schema (`None` for an empty stream) and its batches.
+pub type Decoded = (Option<SchemaRef>, Vec<RecordBatch>);
 
 /// Encode `batch` as an IPC stream into `out` (cleared first; its allocation is reused).
-pub(crate) fn encode_into(batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), ArrowError> {
+pub fn encode_into(batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), ArrowError> {
     out.clear();
     let mut writer = StreamWriter::try_new(&mut *out, &batch.schema())?;
     writer.write(batch)?;
     writer.finish()
 }
 
-/// Decode and fully validate an untrusted IPC stream. Returns the schema (`None` for a stream
-/// without one) and the batches.
-pub(crate) fn decode_untrusted(
-    bytes: Vec<u8>,
-) -> Result<(Option<SchemaRef>, Vec<RecordBatch>), ArrowError> {
-    let buffer = Buffer::from_vec(bytes);
+/// Decode an untrusted IPC stream (a guest's output) without copying, validating every batch
+/// as arrow's full validation would: bad offsets or invalid UTF-8 are an error, never UB.
+pub fn decode_untrusted(bytes: Vec<u8>) -> Result<Decoded, ArrowError> {
+    // SAFETY: `decode` validates every batch itself when `validate` is true.
+    unsafe { decode(Buffer::from_vec(bytes), true) }
+}
+
+/// Decode an IPC stream without copying and without validating it.
+///
+/// # Safety
+/// The stream must have been encoded from valid record batches (the host's input to a guest);
+/// invalid data read this way is undefined behaviour when the arrays are accessed.
+pub unsafe fn decode_trusted(bytes: Vec<u8>) -> Result<Decoded, ArrowError> {
+    unsafe { decode(Buffer::from_vec(bytes), false) }
+}
+
+/// # Safety
+/// With `validate` false, as [`decode_trusted`].
+unsafe fn decode(buffer: Buffer, validate: bool) -> Result<Decoded, ArrowError> {
     let mut at = 0usize;
     let mut schema: Option<SchemaRef> = None;
     let mut batches = Vec::with_capacity(1);
     let no_dictionaries: HashMap<i64, ArrayRef> = HashMap::new();
-    // SAFETY (of the flag): every batch decoded with it is passed to `validate_batch`, arrow's
-    // full validation with a faster UTF-8 check, before it is returned or read.
-    let mut skip = arrow_data::UnsafeFlag::new();
+    let mut skip = UnsafeFlag::new();
+    // SAFETY: batches decoded with the flag are validated below, or the caller vouches for them.
     unsafe { skip.set(true) };
     while let Some((metadata, body)) = next_message(&buffer, &mut at)? {
-        let message = arrow::ipc::root_as_message(&buffer.as_slice()[metadata.clone()])
+        let message = arrow_ipc::root_as_message(&buffer.as_slice()[metadata])
             .map_err(|e| ArrowError::IpcError(format!("invalid message header: {e}")))?;
         match message.header_type() {
             MessageHeader::Schema => {
                 let fb = message
                     .header_as_schema()
                     .ok_or_else(|| ArrowError::IpcError("empty schema message".into()))?;
-                schema = Some(Arc::new(arrow::ipc::convert::try_fb_to_schema(fb)?));
+                schema = Some(Arc::new(arrow_ipc::convert::try_fb_to_schema(fb)?));
             }
             MessageHeader::RecordBatch => {
                 let fb = message
@@ -64,10 +85,12 @@ pub(crate) fn decode_untrusted(
                     RecordBatchDecoder::try_new(&body, fb, schema, &no_dictionaries, &version)?
                         .with_skip_validation(skip.clone())
                         .read_record_batch()?;
-                validate_batch(&batch)?;
+                if validate {
+                    validate_batch(&batch)?;
+                }
                 batches.push(batch);
             }
-            // Dictionary-encoded output is rare: take arrow's own (validating) reader for it.
+            // Dictionary-encoded streams are rare here: arrow's own (validating) reader takes them.
             MessageHeader::DictionaryBatch => return decode_with_dictionaries(buffer),
             other => {
                 return Err(ArrowError::IpcError(format!(
@@ -111,7 +134,7 @@ fn next_message(buffer: &Buffer, at: &mut usize) -> Result<Option<MessageRanges>
                 "message length {length} runs past the end of the stream"
             ))
         })?;
-    let message = arrow::ipc::root_as_message(&bytes[metadata.clone()])
+    let message = arrow_ipc::root_as_message(&bytes[metadata.clone()])
         .map_err(|e| ArrowError::IpcError(format!("invalid message header: {e}")))?;
     let body_length = usize::try_from(message.bodyLength())
         .map_err(|_| ArrowError::IpcError("negative body length".into()))?;
@@ -141,8 +164,9 @@ fn decode_with_dictionaries(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Array, DictionaryArray, Int32Array, StringArray};
-    use arrow::datatypes::{DataType, Field, Int8Type, Schema};
+    use arrow_array::types::Int8Type;
+    use arrow_array::{Array, DictionaryArray, Int32Array, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
 
     fn batch() -> RecordBatch {
         let schema = Schema::new(vec![
@@ -165,6 +189,15 @@ mod tests {
         encode_into(&batch(), &mut bytes).unwrap();
         let (schema, batches) = decode_untrusted(bytes).unwrap();
         assert_eq!(schema.unwrap(), batch().schema());
+        assert_eq!(batches, vec![batch()]);
+    }
+
+    #[test]
+    fn trusted_decoding_round_trips_too() {
+        let mut bytes = Vec::new();
+        encode_into(&batch(), &mut bytes).unwrap();
+        // SAFETY: encoded just above from a valid batch.
+        let (_, batches) = unsafe { decode_trusted(bytes) }.unwrap();
         assert_eq!(batches, vec![batch()]);
     }
 

@@ -1,15 +1,16 @@
-//! Full validation of record batches decoded from a guest's (untrusted) output.
+//! Full validation of record batches decoded from untrusted bytes.
 //!
 //! Equivalent to arrow's `ArrayData::validate_full`, with one difference: UTF-8 string values are
 //! checked with SIMD (`simdutf8`) over the whole value span plus a char-boundary test at every
 //! offset, instead of arrow's scalar check. That check was most of the host's cost per batch.
 
-use arrow::array::{ArrayData, RecordBatch};
-use arrow::datatypes::{ArrowNativeType, DataType};
-use arrow::error::ArrowError;
+use arrow_array::{Array, RecordBatch};
+use arrow_buffer::ArrowNativeType;
+use arrow_data::ArrayData;
+use arrow_schema::{ArrowError, DataType};
 
 /// Validate every column of `batch` as arrow's full validation would.
-pub(crate) fn validate_batch(batch: &RecordBatch) -> Result<(), ArrowError> {
+pub fn validate_batch(batch: &RecordBatch) -> Result<(), ArrowError> {
     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
         if !field.is_nullable() && column.null_count() > 0 {
             return Err(ArrowError::InvalidArgumentError(format!(
@@ -85,8 +86,8 @@ fn validate_utf8<O: ArrowNativeType>(data: &ArrayData) -> Result<(), ArrowError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Array, StringArray};
-    use arrow::buffer::Buffer;
+    use arrow_array::StringArray;
+    use arrow_buffer::Buffer;
 
     fn string_data(offsets: &[i32], values: &[u8]) -> ArrayData {
         let builder = ArrayData::builder(DataType::Utf8)
