@@ -62,9 +62,7 @@ unsafe fn decode(buffer: Buffer, validate: bool) -> Result<Decoded, ArrowError> 
     let mut skip = UnsafeFlag::new();
     // SAFETY: batches decoded with the flag are validated below, or the caller vouches for them.
     unsafe { skip.set(true) };
-    while let Some((metadata, body)) = next_message(&buffer, &mut at)? {
-        let message = arrow_ipc::root_as_message(&buffer.as_slice()[metadata])
-            .map_err(|e| ArrowError::IpcError(format!("invalid message header: {e}")))?;
+    while let Some((message, body)) = next_message(buffer.as_slice(), &mut at)? {
         match message.header_type() {
             MessageHeader::Schema => {
                 let fb = message
@@ -102,12 +100,12 @@ unsafe fn decode(buffer: Buffer, validate: bool) -> Result<Decoded, ArrowError> 
     Ok((schema, batches))
 }
 
-/// Byte ranges of one IPC message in the stream: its flatbuffer metadata and its body.
-type MessageRanges = (std::ops::Range<usize>, std::ops::Range<usize>);
-
-/// The next message's metadata and body ranges; `None` at the end-of-stream marker or the end.
-fn next_message(buffer: &Buffer, at: &mut usize) -> Result<Option<MessageRanges>, ArrowError> {
-    let bytes = buffer.as_slice();
+/// The next message (its parsed header and the byte range of its body); `None` at the
+/// end-of-stream marker or the end of the bytes.
+fn next_message<'a>(
+    bytes: &'a [u8],
+    at: &mut usize,
+) -> Result<Option<(arrow_ipc::Message<'a>, std::ops::Range<usize>)>, ArrowError> {
     let read_u32 = |pos: usize| -> Result<u32, ArrowError> {
         let word = bytes
             .get(pos..pos + 4)
@@ -126,30 +124,22 @@ fn next_message(buffer: &Buffer, at: &mut usize) -> Result<Option<MessageRanges>
     if length == 0 {
         return Ok(None);
     }
-    let metadata = *at..at
+    let past_end =
+        |what: String| ArrowError::IpcError(format!("{what} runs past the end of the stream"));
+    let metadata_end = at
         .checked_add(length as usize)
         .filter(|&end| end <= bytes.len())
-        .ok_or_else(|| {
-            ArrowError::IpcError(format!(
-                "message length {length} runs past the end of the stream"
-            ))
-        })?;
-    let message = arrow_ipc::root_as_message(&bytes[metadata.clone()])
+        .ok_or_else(|| past_end(format!("message length {length}")))?;
+    let message = arrow_ipc::root_as_message(&bytes[*at..metadata_end])
         .map_err(|e| ArrowError::IpcError(format!("invalid message header: {e}")))?;
     let body_length = usize::try_from(message.bodyLength())
         .map_err(|_| ArrowError::IpcError("negative body length".into()))?;
-    let body = metadata.end
-        ..metadata
-            .end
-            .checked_add(body_length)
-            .filter(|&end| end <= bytes.len())
-            .ok_or_else(|| {
-                ArrowError::IpcError(format!(
-                    "message body of {body_length} bytes runs past the end of the stream"
-                ))
-            })?;
-    *at = body.end;
-    Ok(Some((metadata, body)))
+    let body_end = metadata_end
+        .checked_add(body_length)
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| past_end(format!("message body of {body_length} bytes")))?;
+    *at = body_end;
+    Ok(Some((message, metadata_end..body_end)))
 }
 
 fn decode_with_dictionaries(
