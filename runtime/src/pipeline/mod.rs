@@ -148,9 +148,8 @@ impl Pipeline {
         }
 
         // Batches alive between extract and load: the queues plus one per worker.
-        let window = Arc::new(Semaphore::new(
-            3 * buffered + transform_workers + target_workers,
-        ));
+        let window_size = 3 * buffered + transform_workers + target_workers;
+        let window = Arc::new(Semaphore::new(window_size));
         let (to_transform_tx, to_transform_rx) = async_channel::bounded(buffered);
         let (transformed_tx, transformed_rx) = async_channel::bounded(buffered);
         let (to_target_tx, to_target_rx) = async_channel::bounded(buffered);
@@ -161,7 +160,7 @@ impl Pipeline {
             source,
             out: to_transform_tx,
             window: window.clone(),
-            window_size: 3 * buffered + transform_workers + target_workers,
+            window_size,
             stop: shutdown.stop.clone(),
             failure: failure.clone(),
             metrics: metrics.clone(),
