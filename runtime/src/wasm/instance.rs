@@ -298,7 +298,8 @@ impl TransformInstance {
         let not_ipc =
             |e: arrow::error::ArrowError| err(format!("cannot combine the returned batches: {e}"));
         let batch = match batches.len() {
-            0 => return Ok(None),
+            // A schema with no batch is zero rows out: keep the schema, as for an empty batch.
+            0 => RecordBatch::new_empty(schema),
             1 => batches.pop().expect("one batch"),
             _ => arrow::compute::concat_batches(&schema, &batches).map_err(not_ipc)?,
         };
