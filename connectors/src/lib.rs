@@ -10,6 +10,13 @@
 pub mod error;
 #[cfg(feature = "file")]
 pub mod file_format;
+#[cfg(feature = "mysql")]
+pub(crate) mod mysql;
+/// Test fixtures for the crates that test against the real services (`scripts/services.sh`).
+#[cfg(all(feature = "mysql", any(test, feature = "test-support")))]
+pub mod test_support {
+    pub use crate::mysql::test_server::{TestDb as MySqlTestDb, ALL_TYPES_DDL, ALL_TYPES_ROWS};
+}
 pub mod registry;
 pub mod schema;
 mod section;
@@ -21,6 +28,19 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use error::{ConnectorError, Result};
+
+/// Field metadata marking a source's key column (value `"true"`), so a target that creates its
+/// table can make the same column its primary key without being told.
+pub const KEY_METADATA: &str = "fastlane.key";
+
+/// The column marked with [`KEY_METADATA`] in `schema`, if any.
+pub fn marked_key(schema: &arrow::datatypes::Schema) -> Option<&str> {
+    schema
+        .fields()
+        .iter()
+        .find(|f| f.metadata().get(KEY_METADATA).map(String::as_str) == Some("true"))
+        .map(|f| f.name().as_str())
+}
 pub use registry::{source_entry, target_entry, SourceEntry, TargetEntry, SOURCES, TARGETS};
 
 /// How a run treats the data already in the target (the original fastlane's modes).

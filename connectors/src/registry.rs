@@ -43,12 +43,16 @@ pub static SOURCES: &[SourceEntry] = &[
     crate::source::file::ENTRY,
     #[cfg(feature = "generate")]
     crate::source::generate::ENTRY,
+    #[cfg(feature = "mysql")]
+    crate::source::mysql::ENTRY,
 ];
 
 /// Every target compiled into this build.
 pub static TARGETS: &[TargetEntry] = &[
     #[cfg(feature = "file")]
     crate::target::file::ENTRY,
+    #[cfg(feature = "mysql")]
+    crate::target::mysql::ENTRY,
 ];
 
 /// The source registered under `name`.

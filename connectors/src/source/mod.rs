@@ -4,3 +4,5 @@
 pub mod file;
 #[cfg(feature = "generate")]
 pub mod generate;
+#[cfg(feature = "mysql")]
+pub mod mysql;

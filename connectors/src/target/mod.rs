@@ -2,3 +2,5 @@
 
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "mysql")]
+pub mod mysql;

@@ -103,13 +103,26 @@ async fn start(
                 "target {}: cannot read the stored offset: {e}",
                 destination.target_id()
             )
-        })?,
-        ReplicationMode::FullTable => None,
+        }),
+        ReplicationMode::FullTable => Ok(None),
     };
-    if let Some(offset) = &resume_after {
+    if let Ok(Some(offset)) = &resume_after {
         tracing::info!(run = %run_id, %offset, "INCREMENTAL: resuming after the target's largest key");
     }
-    let source = prepare::source(resolved, resume_after).await?;
+    let source = match resume_after {
+        Ok(resume_after) => prepare::source(resolved, resume_after).await,
+        Err(e) => Err(e),
+    };
+    let source = match source {
+        Ok(source) => source,
+        Err(e) => {
+            // The destination may have staged something (a staging table): discard it.
+            if let Err(abort) = destination.abort().await {
+                tracing::warn!(run = %run_id, "target {}: rollback failed: {abort}", destination.target_id());
+            }
+            return Err(e);
+        }
+    };
     tracing::info!(
         run = %run_id,
         source = %resolved.source_type,

@@ -1,0 +1,39 @@
+//! Extraction alone: open a source from a pipeline config, read every batch, discard it.
+//! Prints one JSON line: rows, batches, seconds, rows/s.
+//!
+//!     bench_extract CONFIG.json [SOURCE_TYPE]
+
+use std::time::Instant;
+
+use anyhow::{anyhow, Context};
+use fastlane_connectors::{source_entry, SourceContext};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let path = args
+        .next()
+        .context("usage: bench_extract CONFIG.json [SOURCE_TYPE]")?;
+    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let sections = config["source"]
+        .as_object()
+        .context("the config has no `source` section")?;
+    let name = match args.next() {
+        Some(name) => name,
+        None => sections.keys().next().cloned().context("empty `source`")?,
+    };
+    let entry = source_entry(&name).ok_or_else(|| anyhow!("no source `{name}`"))?;
+    let started = Instant::now();
+    let mut source = (entry.open)(sections[&name].clone(), SourceContext::default()).await?;
+    let (mut rows, mut batches) = (0usize, 0usize);
+    while let Some(batch) = source.extract().await? {
+        rows += batch.num_rows();
+        batches += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({ "rows": rows, "batches": batches, "seconds": seconds, "rows_per_s": rows as f64 / seconds })
+    );
+    Ok(())
+}
