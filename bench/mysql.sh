@@ -43,11 +43,11 @@ sql -e "DROP DATABASE IF EXISTS fl_bench; CREATE DATABASE fl_bench;
     IF(seq % 11 = 0, NULL, (seq * 37 % 1000000) / 100),
     '2024-01-01 00:00:00' + INTERVAL seq SECOND,
     SUBSTRING(REPEAT(MD5(seq), 7), 1, 50 + seq % 150)
-    FROM seq_1_to_$ROWS;"
+    FROM fl_bench.seq_1_to_$ROWS;"
 
 cat > "$OUT/load.json" <<JSON
 { "source": { "mysql": { "host": "$H", "port": $P, "username": "root", "db": "fl_bench",
-                         "table": "events", "key": "id", "batch_size": 50000 } },
+                         "table": "events", "key": "id" } },
   "transform": { "wasm": "transforms/dist/passthrough.wasm", "concurrency": 2 },
   "target": { "mysql": { "host": "$H", "port": $P, "username": "root", "db": "fl_bench_copy",
                          "table": "events", "concurrency": 2 } },
@@ -55,9 +55,9 @@ cat > "$OUT/load.json" <<JSON
 JSON
 cat > "$OUT/extract.json" <<JSON
 { "source": { "mysql": { "host": "$H", "port": $P, "username": "root", "db": "fl_bench",
-                         "table": "events", "key": "id", "batch_size": 50000 } } }
+                         "table": "events", "key": "id" } } }
 JSON
-cat > "$OUT/connectorx.py" <<'PY'
+cat > "$OUT/cx_extract.py" <<'PY'
 import json, sys, time
 import connectorx as cx
 url, rows = sys.argv[1], int(sys.argv[2])
@@ -84,7 +84,7 @@ for i in $(seq "$REPEATS"); do
   timed "$OUT/fastlane-$i.time" "'$FASTLANE' run --config '$OUT/load.json' --summary-json '$OUT/fastlane-$i.summary.json'"
   echo "==> extract, run $i/$REPEATS" >&2
   ./target/release/examples/bench_extract "$OUT/extract.json" > "$OUT/fastlane-$i.extract"
-  "$VENV/bin/python" "$OUT/connectorx.py" "mysql://root@$H:$P/fl_bench" "$ROWS" > "$OUT/connectorx-$i.extract"
+  "$VENV/bin/python" "$OUT/cx_extract.py" "mysql://root@$H:$P/fl_bench" "$ROWS" > "$OUT/connectorx-$i.extract"
 done
 # The copies must be complete.
 [ "$(sql -N -e 'SELECT COUNT(*) FROM fl_bench_copy.events')" = "$ROWS" ]

@@ -25,15 +25,16 @@ async fn main() -> anyhow::Result<()> {
     let entry = source_entry(&name).ok_or_else(|| anyhow!("no source `{name}`"))?;
     let started = Instant::now();
     let mut source = (entry.open)(sections[&name].clone(), SourceContext::default()).await?;
-    let (mut rows, mut batches) = (0usize, 0usize);
+    let (mut rows, mut batches, mut bytes) = (0usize, 0usize, 0usize);
     while let Some(batch) = source.extract().await? {
         rows += batch.num_rows();
         batches += 1;
+        bytes += batch.get_array_memory_size();
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}",
-        serde_json::json!({ "rows": rows, "batches": batches, "seconds": seconds, "rows_per_s": rows as f64 / seconds })
+        serde_json::json!({ "rows": rows, "batches": batches, "batch_bytes": bytes / batches.max(1), "seconds": seconds, "rows_per_s": rows as f64 / seconds })
     );
     Ok(())
 }

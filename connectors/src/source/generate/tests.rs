@@ -190,25 +190,3 @@ async fn config_errors_name_the_key() {
         );
     }
 }
-
-/// Generation speed on one core: `cargo test --release -p fastlane-connectors -- --ignored
-/// --nocapture generation_speed`.
-#[test]
-#[ignore = "timing, run by hand"]
-fn generation_speed() {
-    const ROWS: u64 = 10_000_000;
-    const BATCH: usize = 65_536;
-    let started = std::time::Instant::now();
-    let mut first_id = 1;
-    let mut rows = 0;
-    while first_id <= ROWS {
-        let len = (ROWS - first_id + 1).min(BATCH as u64) as usize;
-        rows += orders::batch(42, first_id, len).num_rows();
-        first_id += len as u64;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "generated {rows} rows in {seconds:.3} s: {:.2} M rows/s",
-        rows as f64 / seconds / 1e6
-    );
-}

@@ -260,3 +260,34 @@ async fn one_run_at_a_time_and_keys_are_checked() {
     assert!(e.starts_with("target.mysql.table:"), "{e}");
     db.drop().await;
 }
+
+#[tokio::test]
+async fn an_incremental_batch_that_cannot_be_encoded_is_not_stored_at_all() {
+    let db = TestDb::new("tgt_encode").await;
+    let mut section = db.section("measures");
+    section["key"] = json!("id");
+    let dest = destination(section, ReplicationMode::Incremental)
+        .await
+        .unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("v", DataType::Float64, true),
+    ]));
+    // Row 4000 is NaN: several chunks of the batch have streamed to the server by then.
+    let values: Vec<f64> = (0..5000)
+        .map(|i| if i == 4000 { f64::NAN } else { i as f64 })
+        .collect();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(1..5001)),
+            Arc::new(arrow::array::Float64Array::from(values)),
+        ],
+    )
+    .unwrap();
+    let mut writer = dest.writer(0).await.unwrap();
+    let e = writer.load(batch).await.unwrap_err().to_string();
+    assert!(e.contains("column `v`") && e.contains("NaN"), "{e}");
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM measures").await, 0);
+    db.drop().await;
+}

@@ -22,6 +22,8 @@ use crate::{ConnectorError, ReplicationMode, Result, Target};
 const LOCAL_INFILE_REFUSED: [u16; 3] = [1148, 3948, 4166];
 /// Largest INSERT statement sent (well under the servers' default max_allowed_packet).
 const MAX_INSERT_BYTES: usize = 4 << 20;
+/// Rows encoded per piece of a LOAD DATA stream.
+const LOAD_DATA_CHUNK_ROWS: usize = 2048;
 /// Rows encoded at a time while filling an INSERT statement.
 const INSERT_ROWS_STEP: usize = 256;
 
@@ -37,7 +39,6 @@ pub(super) struct TableWriter {
     conn: Conn,
     plan: Arc<LoadPlan>,
     statements: Option<Statements>,
-    buffer: Vec<u8>,
 }
 
 impl TableWriter {
@@ -46,7 +47,6 @@ impl TableWriter {
             conn,
             plan,
             statements: None,
-            buffer: Vec::new(),
         }
     }
 
@@ -73,24 +73,25 @@ impl TableWriter {
     }
 
     async fn load_rows(&mut self, batch: &RecordBatch, rows: std::ops::Range<usize>) -> Result<()> {
-        let encoder = BatchEncoder::new(batch).map_err(|e| self.plan.failed(e))?;
         if self.method() != LoadMethod::Insert {
-            let mut data = std::mem::take(&mut self.buffer);
-            data.clear();
-            encoder
-                .load_data(rows.clone(), &mut data)
-                .map_err(|e| self.plan.failed(e))?;
-            let data = Bytes::from(data);
-            self.conn.set_infile_handler(async move {
-                Ok(futures_util::stream::iter([Ok(data)]).boxed())
-            });
+            // Rows are encoded chunk by chunk as the driver streams them to the server, so a
+            // writer never holds the whole batch's text. An encoding error ends the stream; the
+            // statement then fails and the error kept here is the one reported.
+            let failure = Arc::new(std::sync::Mutex::new(None));
+            let chunks = load_data_chunks(batch.clone(), rows.clone(), failure.clone());
+            self.conn
+                .set_infile_handler(async move { Ok(chunks.boxed()) });
             let sql = self
                 .statements
                 .as_ref()
                 .expect("built before loading")
                 .load_data
                 .clone();
-            match self.conn.query_drop(sql).await {
+            let result = self.conn.query_drop(sql).await;
+            if let Some(e) = failure.lock().ok().and_then(|mut f| f.take()) {
+                return Err(self.plan.failed(e));
+            }
+            match result {
                 Ok(()) => return self.check_outcome(rows.len()).await,
                 Err(mysql_async::Error::Server(e))
                     if LOCAL_INFILE_REFUSED.contains(&e.code)
@@ -106,6 +107,7 @@ impl TableWriter {
                 Err(e) => return Err(self.plan.endpoint.error(&self.plan.loading(), e)),
             }
         }
+        let encoder = BatchEncoder::new(batch).map_err(|e| self.plan.failed(e))?;
         self.insert_rows(&encoder, rows).await
     }
 
@@ -181,6 +183,38 @@ impl TableWriter {
     }
 }
 
+/// The LOAD DATA text of `rows`, encoded [`LOAD_DATA_CHUNK_ROWS`] rows at a time on demand.
+fn load_data_chunks(
+    batch: RecordBatch,
+    rows: std::ops::Range<usize>,
+    failure: Arc<std::sync::Mutex<Option<ConnectorError>>>,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    let end = rows.end;
+    futures_util::stream::unfold(rows.start, move |start| {
+        let next = if start >= end {
+            None
+        } else {
+            let stop = (start + LOAD_DATA_CHUNK_ROWS).min(end);
+            let mut text = Vec::new();
+            let encoded =
+                BatchEncoder::new(&batch).and_then(|e| e.load_data(start..stop, &mut text));
+            Some(match encoded {
+                Ok(()) => (Ok(Bytes::from(text)), stop),
+                Err(e) => {
+                    if let Ok(mut slot) = failure.lock() {
+                        *slot = Some(e);
+                    }
+                    (
+                        Err(std::io::Error::other("the rows could not be encoded")),
+                        end,
+                    )
+                }
+            })
+        };
+        std::future::ready(next)
+    })
+}
+
 /// Create the table if needed and build the statements loading `schema` into it.
 async fn build_statements(plan: &LoadPlan, schema: &SchemaRef) -> Result<Statements> {
     let columns = plan.table_columns(schema).await?;
@@ -247,12 +281,33 @@ async fn build_statements(plan: &LoadPlan, schema: &SchemaRef) -> Result<Stateme
 impl Target for TableWriter {
     async fn load(&mut self, batch: RecordBatch) -> Result<()> {
         self.statements(&batch.schema()).await?;
+        // INCREMENTAL: a batch is stored whole or not at all, so the table's largest key
+        // always marks a fully loaded batch (FULL_TABLE loads a staging table that a failed
+        // run drops).
+        let atomic = self.plan.mode == ReplicationMode::Incremental && batch.num_rows() > 0;
+        if atomic {
+            self.conn
+                .query_drop("START TRANSACTION")
+                .await
+                .map_err(|e| self.plan.endpoint.error(&self.plan.loading(), e))?;
+        }
         let step = self.plan.batch_size;
         let mut start = 0;
         while start < batch.num_rows() {
             let end = (start + step).min(batch.num_rows());
-            self.load_rows(&batch, start..end).await?;
+            if let Err(e) = self.load_rows(&batch, start..end).await {
+                if atomic {
+                    let _ = self.conn.query_drop("ROLLBACK").await;
+                }
+                return Err(e);
+            }
             start = end;
+        }
+        if atomic {
+            self.conn
+                .query_drop("COMMIT")
+                .await
+                .map_err(|e| self.plan.endpoint.error(&self.plan.loading(), e))?;
         }
         Ok(())
     }
