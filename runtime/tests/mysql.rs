@@ -206,3 +206,49 @@ async fn connection_and_table_mistakes_fail_cleanly_and_leave_the_target_alone()
     }
     db.drop().await;
 }
+
+#[tokio::test]
+async fn sigterm_during_a_full_table_run_keeps_the_previous_table() {
+    let db = MySqlTestDb::new("e2e_term").await;
+    events_table(&db, "events", 1, 200_000).await;
+    db.exec("CREATE TABLE copy LIKE events").await;
+    db.exec("INSERT INTO copy SELECT * FROM events WHERE id <= 10")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pipeline.json"),
+        pipeline(&db, "events", "copy", 1000).to_string(),
+    )
+    .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_fastlane"))
+        .args(["run", "--config", "pipeline.json"])
+        .current_dir(dir.path())
+        .env("FASTLANE_CACHE_DIR", common::cache_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop once the staging table is filling.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if db
+            .tables()
+            .await
+            .contains(&"copy__fastlane_stage".to_string())
+            && db.scalar("SELECT COUNT(*) FROM copy__fastlane_stage").await > 5000
+        {
+            break;
+        }
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM copy").await, 10);
+    assert_eq!(db.tables().await, ["copy", "events"]);
+    db.drop().await;
+}

@@ -143,7 +143,9 @@ async fn start(
         replication_mode: resolved.pipeline.replication_mode,
     };
     let shutdown = Shutdown::default();
-    let signals = tokio::spawn(watch_signals(shutdown.clone()));
+    // The handlers are installed here, not in the task: a task is first polled only when an
+    // executor thread is free, and until then a signal would kill the process outright.
+    let signals = tokio::spawn(watch_signals(shutdown.clone(), StopSignals::install()));
     let progress = Progress::start(metrics.clone());
     let outcome = pipeline.run(shutdown, metrics).await;
     progress.finish();
@@ -152,28 +154,44 @@ async fn start(
     Ok((outcome, label))
 }
 
-/// First Ctrl-C/SIGTERM: stop the source and drain. Second: stop everything now.
-async fn watch_signals(shutdown: Shutdown) {
-    use tokio::signal::unix::{signal, Signal, SignalKind};
-    async fn terminate(term: &mut Option<Signal>) {
-        match term {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending::<()>().await,
+/// SIGINT and SIGTERM, listened for from the moment they are installed.
+struct StopSignals {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn install() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        Self {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
         }
     }
-    let mut term = signal(SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = terminate(&mut term) => {},
+
+    /// The next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        tokio::select! {
+            _ = recv(&mut self.interrupt) => {},
+            _ = recv(&mut self.terminate) => {},
+        }
     }
+}
+
+/// First Ctrl-C/SIGTERM: stop the source and drain. Second: stop everything now.
+async fn watch_signals(shutdown: Shutdown, mut signals: StopSignals) {
+    signals.next().await;
     tracing::warn!("stop requested: finishing the batches in flight (again to stop at once)");
     shutdown.stop.cancel();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = terminate(&mut term) => {},
-    }
+    signals.next().await;
     tracing::warn!("second stop request: stopping now");
     shutdown.abort.cancel();
 }
