@@ -241,11 +241,7 @@ async fn sigterm_during_a_full_table_run_keeps_the_previous_table() {
             break;
         }
     }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    common::terminate(child.id());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert_eq!(db.scalar("SELECT COUNT(*) FROM copy").await, 10);

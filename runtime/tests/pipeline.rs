@@ -205,11 +205,7 @@ fn sigterm_drains_and_reports_exited_without_replacing_a_full_table_target() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    common::terminate(child.id());
     let out = child.wait_with_output().unwrap();
     assert_fails(&out, 130, &["stop requested"]);
     let summary: serde_json::Value =

@@ -41,6 +41,15 @@ pub fn fastlane(dir: &Path, args: &[&str]) -> Output {
         .expect("the fastlane binary runs")
 }
 
+/// Send SIGTERM to process `pid` (what Ctrl-C or a service manager does to a run).
+pub fn terminate(pid: u32) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success(), "kill -TERM {pid} failed");
+}
+
 /// Stdout and stderr of a finished command, for assertion messages.
 pub fn text(out: &Output) -> String {
     format!(

@@ -375,6 +375,16 @@ async fn mistakes_are_named() {
     let e = message(open(unreachable, ReplicationMode::FullTable, None).await);
     assert!(e.contains("cannot connect") && e.contains(":1/"), "{e}");
 
+    // A host that accepts the connection but never answers: the connect timeout ends it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut unresponsive = section.clone();
+    unresponsive["port"] = json!(silent.local_addr().unwrap().port());
+    unresponsive["connect_timeout_s"] = json!(1);
+    let started = std::time::Instant::now();
+    let e = message(open(unresponsive, ReplicationMode::FullTable, None).await);
+    assert!(e.contains("no answer within 1 s"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
     let mut bad_offset = section.clone();
     bad_offset["offset"] = json!("abc");
     let e = message(open(bad_offset, ReplicationMode::FullTable, None).await);
@@ -415,5 +425,52 @@ async fn tls_verifies_the_server_certificate() {
     section["tls"] = json!({ "mode": "verify_identity" });
     let e = message(open(section, ReplicationMode::FullTable, None).await);
     assert!(e.contains("cannot connect"), "{e}");
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn rows_committed_after_the_source_opened_are_not_read() {
+    let db = TestDb::new("src_snapshot").await;
+    numbers_table(&db, 500).await;
+    for concurrency in [1, 3] {
+        let mut section = db.section("nums");
+        section["key"] = json!("id");
+        section["batch_size"] = json!(50);
+        section["concurrency"] = json!(concurrency);
+        let mut source = open(section, ReplicationMode::FullTable, None)
+            .await
+            .unwrap();
+        // Written while the source runs: inside and beyond the key range it saw at open.
+        db.exec("DELETE FROM nums WHERE id BETWEEN 100 AND 199")
+            .await;
+        db.exec("INSERT INTO nums SELECT seq, 'late', 0 FROM seq_100_to_199")
+            .await;
+        db.exec("INSERT INTO nums SELECT seq + 10000, 'late', 0 FROM seq_1_to_100")
+            .await;
+        let batches = read_all(&mut source).await;
+        let mut got = ids(&batches);
+        got.sort();
+        assert_eq!(
+            got,
+            (1..=500).collect::<Vec<_>>(),
+            "concurrency {concurrency}"
+        );
+        let late: usize = batches
+            .iter()
+            .map(|b| {
+                let names = b.column(1).as_string::<i32>();
+                (0..names.len())
+                    .filter(|&i| names.value(i) == "late")
+                    .count()
+            })
+            .sum();
+        assert_eq!(
+            late, 0,
+            "concurrency {concurrency}: rows of the snapshot only"
+        );
+        db.exec("DELETE FROM nums WHERE id > 10000").await;
+        db.exec("UPDATE nums SET name = CONCAT('n', id) WHERE name = 'late'")
+            .await;
+    }
     db.drop().await;
 }

@@ -335,9 +335,12 @@ impl Destination for MySqlDestination {
 
     async fn commit(&self) -> Result<()> {
         let plan = &self.plan;
+        // The load table exists once a batch (or an existing table's copy) created it; read
+        // before taking the control connection, in the same lock order as the writers.
+        let staged = plan.columns.lock().await.is_some();
         let mut control = plan.control.lock().await;
         if plan.mode == ReplicationMode::FullTable {
-            if plan.columns.lock().await.is_none() {
+            if !staged {
                 tracing::warn!(
                     "{SECTION}: no batch reached the target; `{}` was not created",
                     plan.table_name

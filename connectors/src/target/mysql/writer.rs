@@ -138,16 +138,10 @@ impl TableWriter {
                     .map_err(|e| self.plan.failed(e))?;
                 start = end;
             }
-            let text = String::from_utf8(std::mem::take(&mut sql)).map_err(|_| {
-                self.plan.failed(ConnectorError::Other(
-                    "a text value is not valid UTF-8".into(),
-                ))
-            })?;
             self.conn
-                .query_drop(&text)
+                .query_drop(sql.as_slice())
                 .await
                 .map_err(|e| self.plan.endpoint.error(&self.plan.loading(), e))?;
-            sql = text.into_bytes();
             self.check_outcome(start - first).await?;
         }
         Ok(())
