@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The demo: build everything, make a sample CSV of orders, run it through the `mask` Wasm
-# transform into Parquet, and show the result. Everything stays under ./demo-out.
+# transform into Parquet while the monitoring service (`fastlane serve`, SQLite) records the run,
+# and show the result and where to watch it. Everything stays under ./demo-out; the service is
+# left running (demo-out/serve.pid) so the run can be browsed afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,15 +18,53 @@ mkdir -p "$OUT"
 echo "==> 1/3 making sample data: 200,000 synthetic orders → $OUT/orders.csv"
 "$FASTLANE" run --config examples/generate-orders.json
 
+# The monitoring service: reuse the demo's own if it still runs, else start it on
+# FASTLANE_DEMO_PORT (default 8787) or, when that port is taken, any free one.
+API=""
+if [ -f "$OUT/serve.pid" ] && kill -0 "$(cat "$OUT/serve.pid")" 2>/dev/null && [ -f "$OUT/serve.url" ]; then
+  API=$(cat "$OUT/serve.url")
+else
+  port=${FASTLANE_DEMO_PORT:-8787}
+  if ! python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])))" "$port" 2>/dev/null; then
+    port=0
+  fi
+  rm -f "$OUT/serve.log"
+  nohup "$FASTLANE" serve --bind "127.0.0.1:$port" --database-url "sqlite://$OUT/monitor.db?mode=rwc" \
+    </dev/null >/dev/null 2>"$OUT/serve.log" &
+  echo $! >"$OUT/serve.pid"
+  for _ in $(seq 100); do
+    API=$(grep -o 'listening on http://[0-9.:]*' "$OUT/serve.log" 2>/dev/null | sed 's/listening on //' || true)
+    [ -n "$API" ] && break
+    sleep 0.1
+  done
+  if [ -n "$API" ]; then echo "$API" >"$OUT/serve.url"; else
+    echo "warning: the monitoring service did not start (see $OUT/serve.log); running without it" >&2
+  fi
+fi
+
 echo "==> 2/3 running the pipeline: orders.csv → mask.wasm (hash the email column) → orders_masked.parquet"
-"$FASTLANE" run --config examples/demo-pipeline.json --logs-to-file "$OUT/run.log"
+api_args=()
+[ -n "$API" ] && api_args=(--api "$API")
+"$FASTLANE" run --config examples/demo-pipeline.json --logs-to-file "$OUT/run.log" \
+  --summary-json "$OUT/summary.json" "${api_args[@]}"
 
 echo "==> 3/3 the result (first rows of $OUT/orders_masked.parquet):"
 "$FASTLANE" show "$OUT/orders_masked.parquet" --rows 5
 
 cat <<TXT
 
-Done. Watch it again, live, with:   $FASTLANE run --config examples/demo-pipeline.json
-The run log (JSON lines) is in:      $OUT/run.log
-Edit the transform:                  transforms/mask/src/lib.rs, then scripts/build-transforms.sh
+Done. Run it again, with the live progress line:   $FASTLANE run --config examples/demo-pipeline.json${API:+ --api $API}
+The run log (JSON lines) is in:                    $OUT/run.log
+Edit the transform:                                transforms/mask/src/lib.rs, then scripts/build-transforms.sh
 TXT
+if [ -n "$API" ]; then
+  run_id=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('api_run_id') or '')" "$OUT/summary.json")
+  cat <<TXT
+
+Watch runs in the monitoring service ($API, SQLite in $OUT/monitor.db; stop it with kill \$(cat $OUT/serve.pid)):
+  API docs (try it out):   $API/docs
+  this run:                $API/api/v1/runs/$run_id
+  its metrics and log:     $API/api/v1/runs/$run_id/metrics    $API/api/v1/runs/$run_id/logs
+  live stream of a run:    curl -N $API/api/v1/runs/<run id>/metrics/stream
+TXT
+fi

@@ -20,3 +20,7 @@ cargo test --release --locked --manifest-path transforms/Cargo.toml --target-dir
 
 echo "==> host side: runtime and connectors"
 cargo test --release --locked --workspace "$@"
+
+echo "==> monitoring API fuzzed from its own OpenAPI document (schemathesis): zero server errors"
+FASTLANE_BIN=target/release/fastlane bash scripts/fuzz-api.sh
+FASTLANE_BIN=target/release/fastlane bash scripts/fuzz-api.sh postgres

@@ -35,6 +35,9 @@ pub struct TargetEntry {
     #[allow(clippy::type_complexity)]
     // spelled out so the constructor's shape reads in one place
     pub open: fn(serde_json::Value, TargetContext) -> BoxFuture<Result<Box<dyn Destination>>>,
+    /// The destination's unique id (e.g. `db.table`, a path) from its config alone, without
+    /// connecting: it names the pipeline even when the target cannot be reached.
+    pub target_id: fn(&serde_json::Value) -> Result<String>,
 }
 
 /// Every source compiled into this build.

@@ -129,6 +129,9 @@ pub struct Overrides {
 /// A config that passed validation, with the chosen connectors.
 #[derive(Clone, Debug)]
 pub struct ResolvedConfig {
+    /// The config as written, with the command line's overrides and `${ENV}` references left
+    /// unresolved (what may be shown or stored, once redacted).
+    pub document: Value,
     /// The whole (env-resolved) config.
     pub pipeline: PipelineConfig,
     /// The chosen source type.
@@ -223,6 +226,9 @@ pub fn parse(
         }])
     })?;
     let mut problems = Vec::new();
+    // What the user wrote (plus the command line), before `${ENV}` references are filled in.
+    let mut document = doc.clone();
+    apply_overrides(&mut document, overrides);
     resolve_env(&mut doc, &mut String::new(), &mut problems);
     apply_overrides(&mut doc, overrides);
     problems.extend(schema_problems(
@@ -264,6 +270,7 @@ pub fn parse(
     match (source, target) {
         (Some((source_type, source)), Some((target_type, target))) if problems.is_empty() => {
             Ok(ResolvedConfig {
+                document,
                 pipeline,
                 source_type,
                 source,

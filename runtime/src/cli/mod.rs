@@ -1,8 +1,9 @@
-//! The `fastlane` command line: `run`, `validate`, `connectors`, `show`.
+//! The `fastlane` command line: `run`, `validate`, `connectors`, `show`, `serve`.
 
 mod connectors;
 mod prepare;
 mod run;
+mod serve;
 mod show;
 mod validate;
 
@@ -39,6 +40,8 @@ enum Command {
     Connectors(connectors::ConnectorsArgs),
     /// Print the schema and first rows of a CSV, JSONL or Parquet file.
     Show(show::ShowArgs),
+    /// Run the monitoring service (pipelines, runs, metrics, logs; OpenAPI docs at /docs).
+    Serve(serve::ServeArgs),
 }
 
 /// What selects and overrides the pipeline config.
@@ -98,6 +101,24 @@ pub struct RunArgs {
     /// Log level on stderr (RUST_LOG overrides).
     #[arg(long, default_value = "info")]
     log_level: String,
+    /// Report the run (status, metrics, logs) to the monitoring API at this URL, e.g.
+    /// http://127.0.0.1:8787 (`fastlane serve`). The run never waits on it.
+    #[arg(long = "api", env = "FASTLANE_API_URL", value_name = "URL")]
+    api: Option<String>,
+    /// Bearer token for the monitoring API.
+    #[arg(
+        long,
+        env = "FASTLANE_API_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    api_token: Option<String>,
+    /// Seconds between two metric samples sent to the API (at least 0.05).
+    #[arg(long, default_value = "1", value_name = "SECONDS", value_parser = run::parse_api_interval)]
+    api_interval: std::time::Duration,
+    /// Seconds the run waits at its end for reports the API has not received yet.
+    #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = run::parse_seconds)]
+    api_drain_timeout: std::time::Duration,
 }
 
 fn parse_json(s: &str) -> Result<serde_json::Value, String> {
@@ -138,6 +159,7 @@ pub fn main() -> ExitCode {
             Command::Validate(args) => validate::validate(args).await,
             Command::Connectors(args) => connectors::connectors(args),
             Command::Show(args) => show::show(args).await,
+            Command::Serve(args) => serve::serve(args).await,
         }
     });
     // Transform workers may still be unwinding a trapped call: don't wait for them.

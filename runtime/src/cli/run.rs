@@ -2,12 +2,17 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Duration;
 
-use fastlane_connectors::ReplicationMode;
+use fastlane_connectors::{registry, Destination, ReplicationMode, Source};
 use serde_json::json;
 
 use super::{prepare, RunArgs, EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED};
 use crate::config::{self, ResolvedConfig};
+use crate::monitor::reporter::{
+    final_update, ApiSettings, Delivery, PipelineSpec, RunDetails, RunReporter, RunStart,
+    RunUpdate, MIN_INTERVAL,
+};
 use crate::monitor::{memory_usage, progress::human, rate, Progress, RunMetrics};
 use crate::pipeline::{Pipeline, RunOutcome, RunStatus, Shutdown};
 
@@ -28,10 +33,28 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         eprintln!("error: {e:#}");
         return EXIT_CONFIG;
     }
-    let run_id = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string()
-        + &format!("-{}", std::process::id());
+    let reporter = start_reporting(&args, &resolved);
+    // A reported run is known by its API id everywhere: logs, staging names, summary.
+    let run_id = match &reporter {
+        Some(reporter) => reporter.run_id().to_string(),
+        None => {
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string()
+                + &format!("-{}", std::process::id())
+        }
+    };
+    if let Some(reporter) = &reporter {
+        tracing::info!(run = %run_id, pipeline = %reporter.pipeline_id(), api = %reporter.url(), "reporting to the monitoring API");
+    }
     let metrics = RunMetrics::new();
-    let (outcome, transform_label) = match start(&resolved, &args, &run_id, metrics.clone()).await {
+    let started = start(
+        &resolved,
+        &args,
+        &run_id,
+        metrics.clone(),
+        reporter.as_ref(),
+    )
+    .await;
+    let (outcome, transform_label) = match started {
         Ok(done) => done,
         Err(e) => {
             let message = format!("{e:#}");
@@ -45,21 +68,16 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
             let outcome = RunOutcome {
                 status: RunStatus::Failed,
                 error: Some(message),
+                end_offset: None,
                 metrics,
             };
-            write_summary(&args, &resolved, &run_id, &outcome, None);
+            let api = finish_reporting(reporter, &outcome).await;
+            write_summary(&args, &resolved, &run_id, &outcome, None, api.as_ref());
             return code;
         }
     };
     print_summary(&resolved, &outcome, transform_label.as_deref());
-    write_summary(
-        &args,
-        &resolved,
-        &run_id,
-        &outcome,
-        transform_label.as_deref(),
-    );
-    match outcome.status {
+    let code = match outcome.status {
         RunStatus::Completed => 0,
         RunStatus::Exited => {
             eprintln!("run stopped on request");
@@ -72,18 +90,137 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
             );
             EXIT_FAILED
         }
+    };
+    let api = finish_reporting(reporter, &outcome).await;
+    write_summary(
+        &args,
+        &resolved,
+        &run_id,
+        &outcome,
+        transform_label.as_deref(),
+        api.as_ref(),
+    );
+    code
+}
+
+/// The reporter of this run when `--api` is given. One that cannot start is a warning: the run
+/// itself never depends on the API.
+fn start_reporting(args: &RunArgs, resolved: &ResolvedConfig) -> Option<RunReporter> {
+    let url = args.api.as_deref().filter(|url| !url.trim().is_empty())?;
+    // From the config alone, without connecting: the pipeline is named even when the target is
+    // down.
+    let target_id = registry::target_entry(&resolved.target_type)
+        .and_then(|entry| (entry.target_id)(&resolved.target).ok())
+        .unwrap_or_else(|| resolved.target_type.clone());
+    let settings = ApiSettings {
+        url: url.to_string(),
+        token: args.api_token.clone().filter(|t| !t.is_empty()),
+        interval: args.api_interval,
+        drain_timeout: args.api_drain_timeout,
+    };
+    let pipeline = PipelineSpec {
+        source_type: resolved.source_type.clone(),
+        target_type: resolved.target_type.clone(),
+        target_id,
+        config: match fastlane_api::redact::redact_config(&resolved.document) {
+            serde_json::Value::Object(map) => map.into_iter().collect(),
+            _ => Default::default(),
+        },
+    };
+    let run = RunStart {
+        started_at: chrono::Utc::now(),
+        replication_mode: resolved.pipeline.replication_mode,
+    };
+    match RunReporter::start(settings, pipeline, run) {
+        Ok(reporter) => Some(reporter),
+        Err(e) => {
+            eprintln!("warning: the run is not reported to the API: {e:#}");
+            None
+        }
     }
 }
 
-/// Prepare everything (nothing moves until all of it is ready), then run.
+/// What the summary says about the reporting.
+struct ApiReport {
+    run_id: String,
+    delivery: Delivery,
+}
+
+/// Send the run's final status and wait (at most the drain timeout, or until Ctrl-C) for the
+/// reports not delivered yet; warn when some never reached the API.
+async fn finish_reporting(
+    reporter: Option<RunReporter>,
+    outcome: &RunOutcome,
+) -> Option<ApiReport> {
+    let reporter = reporter?;
+    let (run_id, url) = (reporter.run_id().to_string(), reporter.url().to_string());
+    // The pipeline's signal watcher is gone: listen again, so that Ctrl-C cuts the wait short.
+    let mut signals = StopSignals::install();
+    let delivery = reporter
+        .finish_or(final_update(outcome), signals.next())
+        .await;
+    if delivery.lost() > 0 {
+        eprintln!(
+            "warning: {} reports could not be delivered to the API at {url} (cause: {})",
+            delivery.lost(),
+            delivery
+                .last_error
+                .as_deref()
+                .unwrap_or("the report buffers were full")
+        );
+    }
+    Some(ApiReport { run_id, delivery })
+}
+
+/// `--api-interval`: seconds, at least [`MIN_INTERVAL`].
+pub(super) fn parse_api_interval(s: &str) -> Result<Duration, String> {
+    let interval = parse_seconds(s)?;
+    if interval < MIN_INTERVAL {
+        return Err(format!(
+            "{s} is below the shortest interval, {}s",
+            MIN_INTERVAL.as_secs_f64()
+        ));
+    }
+    Ok(interval)
+}
+
+/// A number of seconds (fractions allowed).
+pub(super) fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let seconds: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("'{s}' is not a positive number of seconds"))
+}
+
+/// Prepare everything (nothing moves until all of it is ready), then run. A stop request while
+/// preparing ends the run as `exited` before any data moves.
 async fn start(
     resolved: &ResolvedConfig,
     args: &RunArgs,
     run_id: &str,
     metrics: Arc<RunMetrics>,
+    reporter: Option<&RunReporter>,
 ) -> anyhow::Result<(RunOutcome, Option<String>)> {
-    let cache_dir = args.pipeline.cache_dir.clone();
-    let transform = tokio::task::block_in_place(|| prepare::transform(resolved, cache_dir))?;
+    let shutdown = Shutdown::default();
+    // The handlers are installed here, not in the task: a task is first polled only when an
+    // executor thread is free, and until then a signal would kill the process outright.
+    let signals = Watcher(tokio::spawn(watch_signals(
+        shutdown.clone(),
+        StopSignals::install(),
+    )));
+    // On the blocking pool rather than in place, so that a stop request need not wait for the
+    // compilation to end (the process exits without it).
+    let preparing = {
+        let (resolved, cache_dir) = (resolved.clone(), args.pipeline.cache_dir.clone());
+        tokio::task::spawn_blocking(move || prepare::transform(&resolved, cache_dir))
+    };
+    let transform = tokio::select! {
+        prepared = preparing => prepared
+            .map_err(|e| anyhow::anyhow!("internal error: preparing the transform failed: {e}"))??,
+        _ = shutdown.stop.cancelled() => return Ok((stopped(metrics), None)),
+    };
     let label = transform.as_ref().map(|t| {
         format!(
             "{} {} ×{} ({} compiled component)",
@@ -95,32 +232,38 @@ async fn start(
     });
     if let Some(t) = &transform {
         tracing::info!(run = %run_id, transform = %t.info.name, version = %t.info.version, sha256 = %t.digest, cached = t.from_cache, "transform ready");
+        if let Some(reporter) = reporter {
+            reporter.update(RunUpdate {
+                details: RunDetails {
+                    transform_name: Some(t.info.name.clone()),
+                    transform_hash: Some(t.digest.clone()),
+                    ..RunDetails::default()
+                },
+                ..RunUpdate::default()
+            });
+        }
     }
-    let destination = prepare::destination(resolved, run_id).await?;
-    let resume_after = match resolved.pipeline.replication_mode {
-        ReplicationMode::Incremental => destination.get_offset().await.map_err(|e| {
-            anyhow::anyhow!(
-                "target {}: cannot read the stored offset: {e}",
-                destination.target_id()
-            )
-        }),
-        ReplicationMode::FullTable => Ok(None),
+    let destination = tokio::select! {
+        opened = prepare::destination(resolved, run_id) => opened?,
+        // A second request: stop now, even with the target half-opened.
+        _ = shutdown.abort.cancelled() => return Ok((stopped(metrics), label)),
     };
-    if let Ok(Some(offset)) = &resume_after {
-        tracing::info!(run = %run_id, %offset, "INCREMENTAL: resuming after the target's largest key");
-    }
-    let source = match resume_after {
-        Ok(resume_after) => prepare::source(resolved, resume_after).await,
-        Err(e) => Err(e),
+    let source = if shutdown.stop.is_cancelled() {
+        Ok(None)
+    } else {
+        open_source(resolved, &*destination, run_id, reporter, &shutdown).await
     };
     let source = match source {
-        Ok(source) => source,
-        Err(e) => {
+        Ok(Some(source)) => source,
+        not_opened => {
             // The destination may have staged something (a staging table): discard it.
             if let Err(abort) = destination.abort().await {
                 tracing::warn!(run = %run_id, "target {}: rollback failed: {abort}", destination.target_id());
             }
-            return Err(e);
+            return match not_opened {
+                Err(e) => Err(e),
+                Ok(_) => Ok((stopped(metrics), label)),
+            };
         }
     };
     tracing::info!(
@@ -142,16 +285,70 @@ async fn start(
             .is_some_and(|t| t.add_op_fields),
         replication_mode: resolved.pipeline.replication_mode,
     };
-    let shutdown = Shutdown::default();
-    // The handlers are installed here, not in the task: a task is first polled only when an
-    // executor thread is free, and until then a signal would kill the process outright.
-    let signals = tokio::spawn(watch_signals(shutdown.clone(), StopSignals::install()));
+    if let Some(reporter) = reporter {
+        reporter.start_sampling(metrics.clone());
+    }
     let progress = Progress::start(metrics.clone());
     let outcome = pipeline.run(shutdown, metrics).await;
     progress.finish();
-    signals.abort();
+    drop(signals);
     tracing::info!(run = %run_id, status = ?outcome.status, "run ended");
     Ok((outcome, label))
+}
+
+/// Read where an INCREMENTAL run resumes, then open the source; `None` when a stop request came
+/// first.
+async fn open_source(
+    resolved: &ResolvedConfig,
+    destination: &dyn Destination,
+    run_id: &str,
+    reporter: Option<&RunReporter>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Option<Box<dyn Source>>> {
+    let resume_after = match resolved.pipeline.replication_mode {
+        ReplicationMode::Incremental => destination.get_offset().await.map_err(|e| {
+            anyhow::anyhow!(
+                "target {}: cannot read the stored offset: {e}",
+                destination.target_id()
+            )
+        })?,
+        ReplicationMode::FullTable => None,
+    };
+    if let Some(offset) = &resume_after {
+        tracing::info!(run = %run_id, %offset, "INCREMENTAL: resuming after the target's largest key");
+        if let Some(reporter) = reporter {
+            reporter.update(RunUpdate {
+                details: RunDetails {
+                    start_offset: Some(offset.to_string()),
+                    ..RunDetails::default()
+                },
+                ..RunUpdate::default()
+            });
+        }
+    }
+    tokio::select! {
+        opened = prepare::source(resolved, resume_after) => opened.map(Some),
+        _ = shutdown.stop.cancelled() => Ok(None),
+    }
+}
+
+/// A run stopped on request before any data moved.
+fn stopped(metrics: Arc<RunMetrics>) -> RunOutcome {
+    RunOutcome {
+        status: RunStatus::Exited,
+        error: None,
+        end_offset: None,
+        metrics,
+    }
+}
+
+/// The signal watcher of a run, stopped when the run is over whichever way `start` returns.
+struct Watcher(tokio::task::JoinHandle<()>);
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// SIGINT and SIGTERM, listened for from the moment they are installed.
@@ -241,6 +438,7 @@ fn write_summary(
     run_id: &str,
     outcome: &RunOutcome,
     transform: Option<&str>,
+    api: Option<&ApiReport>,
 ) {
     let Some(path) = &args.summary_json else {
         return;
@@ -248,7 +446,7 @@ fn write_summary(
     let m = &outcome.metrics;
     let elapsed = m.elapsed().as_secs_f64();
     let (_, peak_rss) = memory_usage();
-    let summary = json!({
+    let mut summary = json!({
         "run_id": run_id,
         "status": outcome.status,
         "error": outcome.error,
@@ -271,10 +469,29 @@ fn write_summary(
         "startup_to_first_load_seconds": m.first_loaded.get().map(|d| d.as_secs_f64()),
         "recycled_instances": m.recycled_instances.load(Relaxed),
     });
+    if let (Some(api), Some(fields)) = (api, summary.as_object_mut()) {
+        fields.insert("api_run_id".into(), json!(api.run_id));
+        fields.insert("api_undelivered".into(), json!(api.delivery.lost()));
+    }
     if let Err(e) = std::fs::write(
         path,
         serde_json::to_string_pretty(&summary).unwrap_or_default(),
     ) {
         eprintln!("warning: cannot write {}: {e}", path.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_intervals_are_seconds_no_shorter_than_the_minimum() {
+        assert_eq!(parse_api_interval("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_api_interval("0.05"), Ok(Duration::from_millis(50)));
+        assert!(parse_api_interval("0.01").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("soon").is_err());
+        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
     }
 }

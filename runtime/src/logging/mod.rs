@@ -1,13 +1,16 @@
-//! Tracing setup: human-readable lines on stderr, JSON lines in the optional log file.
+//! Tracing setup: human-readable lines on stderr, JSON lines in the optional log file, and the
+//! tap that forwards info and above to the monitoring API when a run is reported.
 
 use std::path::Path;
 
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
 /// Install the process's log subscriber. `RUST_LOG` overrides `default_level` on stderr; the
-/// file (when given) receives info and above as JSON lines.
+/// file (when given) receives info and above as JSON lines, and so does the log tap (forwarded only
+/// once a [`RunReporter`](crate::monitor::reporter::RunReporter) attaches to it).
 pub fn init(default_level: &str, log_file: Option<&Path>) -> anyhow::Result<()> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
@@ -43,6 +46,7 @@ pub fn init(default_level: &str, log_file: Option<&Path>) -> anyhow::Result<()> 
     let _ = tracing_subscriber::registry()
         .with(stderr)
         .with(file)
+        .with(crate::monitor::log_tap::LogTap.with_filter(LevelFilter::INFO))
         .try_init();
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The run's own measurements: rows and bytes per stage, queue depths, wasm time, memory.
 //! Stages bump atomic counters; the progress line and the final summary read them.
 
+pub mod log_tap;
 pub mod progress;
+pub mod reporter;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 

@@ -16,7 +16,7 @@ mod stages;
 
 use std::sync::{Arc, Mutex};
 
-use fastlane_connectors::{Destination, ReplicationMode, Source};
+use fastlane_connectors::{Destination, Offset, ReplicationMode, Source};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +42,9 @@ pub struct RunOutcome {
     pub status: RunStatus,
     /// The cause, when `Failed`.
     pub error: Option<String>,
+    /// INCREMENTAL runs: the largest key the target holds once the run is over (what the next
+    /// run resumes after), whatever the status.
+    pub end_offset: Option<Offset>,
     /// What the run measured.
     pub metrics: Arc<RunMetrics>,
 }
@@ -250,8 +253,33 @@ impl Pipeline {
     }
 }
 
-/// Commit or roll back the destination and decide the run's status.
+/// Commit or roll back the destination, decide the run's status and, for INCREMENTAL runs, read
+/// back the offset the next run will resume after.
 async fn finish(
+    destination: &dyn Destination,
+    failure: &Failure,
+    shutdown: &Shutdown,
+    mode: ReplicationMode,
+    metrics: Arc<RunMetrics>,
+) -> RunOutcome {
+    let mut outcome = settle(destination, failure, shutdown, mode, metrics).await;
+    if mode == ReplicationMode::Incremental {
+        outcome.end_offset = match destination.get_offset().await {
+            Ok(offset) => offset,
+            Err(e) => {
+                tracing::warn!(
+                    "target {}: cannot read the offset reached: {e}",
+                    destination.target_id()
+                );
+                None
+            }
+        };
+    }
+    outcome
+}
+
+/// Commit or roll back the destination and decide the run's status.
+async fn settle(
     destination: &dyn Destination,
     failure: &Failure,
     shutdown: &Shutdown,
@@ -269,6 +297,7 @@ async fn finish(
         return RunOutcome {
             status,
             error: Some(error),
+            end_offset: None,
             metrics,
         };
     }
@@ -280,6 +309,7 @@ async fn finish(
         return RunOutcome {
             status: RunStatus::Exited,
             error: None,
+            end_offset: None,
             metrics,
         };
     }
@@ -293,6 +323,7 @@ async fn finish(
             RunOutcome {
                 status,
                 error: None,
+                end_offset: None,
                 metrics,
             }
         }
@@ -301,6 +332,7 @@ async fn finish(
             RunOutcome {
                 status: RunStatus::Failed,
                 error: Some(format!("target {id}: commit failed: {e}")),
+                end_offset: None,
                 metrics,
             }
         }

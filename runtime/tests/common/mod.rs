@@ -2,6 +2,8 @@
 //! components from `transforms/dist`, and Parquet files in temporary directories.
 #![allow(dead_code)]
 
+pub mod monitor;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -36,7 +36,13 @@ pub const ENTRY: TargetEntry = TargetEntry {
         "Write a Parquet, CSV or JSON Lines file, replaced atomically at the end of the run",
     config_schema: || schemars::schema_for!(Config),
     open,
+    target_id,
 };
+
+fn target_id(value: &serde_json::Value) -> Result<String> {
+    let config: Config = section::parse(value.clone(), SECTION)?;
+    Ok(config.path)
+}
 
 fn open(
     value: serde_json::Value,

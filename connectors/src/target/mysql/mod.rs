@@ -44,7 +44,13 @@ pub const ENTRY: TargetEntry = TargetEntry {
     description: "Load a MySQL/MariaDB table: FULL_TABLE swapped in atomically, INCREMENTAL upserts; LOAD DATA LOCAL bulk loads",
     config_schema: || schemars::schema_for!(Config),
     open,
+    target_id,
 };
+
+fn target_id(value: &serde_json::Value) -> Result<String> {
+    let config: Config = section::parse(value.clone(), SECTION)?;
+    Ok(format!("{}.{}", config.db, config.table))
+}
 
 const STAGE_SUFFIX: &str = "__fastlane_stage";
 const OLD_SUFFIX: &str = "__fastlane_old";

@@ -1,0 +1,27 @@
+//! The fastlane monitoring service: pipelines, their runs, each run's metric series and logs,
+//! over a typed HTTP API documented by its own OpenAPI document. `fastlane serve` runs it;
+//! `fastlane run --api URL` reports to it.
+//!
+//! Storage is SQLite by default (zero setup) or PostgreSQL (many runners, several replicas), both
+//! through sea-orm, with the schema migrated on start by `fastlane-migrations`.
+
+pub mod body;
+pub mod entities;
+pub mod error;
+pub mod ingest;
+pub mod model;
+pub mod redact;
+pub mod routes;
+pub mod server;
+pub mod telemetry;
+
+pub use server::{serve, ServeConfig};
+
+/// Text as stored: NUL characters (which PostgreSQL text cannot hold) become U+FFFD.
+pub fn text(s: &str) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}")
+    } else {
+        s.to_string()
+    }
+}

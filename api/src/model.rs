@@ -1,0 +1,520 @@
+//! What the API accepts and returns: typed objects whose schemas make up the OpenAPI document.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object, Union};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::entities::{log_line, metric_sample, pipeline, run};
+
+/// How a run stands.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Moving data.
+    Running,
+    /// Source exhausted, everything loaded and committed.
+    Completed,
+    /// A stage failed; the target was rolled back.
+    Failed,
+    /// Stopped on request (Ctrl-C/SIGTERM).
+    Exited,
+}
+
+impl RunStatus {
+    /// Every status, in a stable order.
+    pub const ALL: [RunStatus; 4] = [
+        RunStatus::Running,
+        RunStatus::Completed,
+        RunStatus::Failed,
+        RunStatus::Exited,
+    ];
+
+    /// The stored (and JSON) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Exited => "exited",
+        }
+    }
+
+    /// Parse the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// A finished run's status never changes again.
+    pub fn is_finished(self) -> bool {
+        self != RunStatus::Running
+    }
+}
+
+/// The run's replication mode.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReplicationMode {
+    /// Everything copied, the target replaced.
+    FullTable,
+    /// Resumed after the target's largest key.
+    Incremental,
+}
+
+impl ReplicationMode {
+    /// The stored (and JSON) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicationMode::FullTable => "FULL_TABLE",
+            ReplicationMode::Incremental => "INCREMENTAL",
+        }
+    }
+}
+
+/// Severity of a log line.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Finest detail.
+    Trace,
+    /// Diagnostics.
+    Debug,
+    /// Progress.
+    Info,
+    /// Something to look at.
+    Warn,
+    /// A failure.
+    Error,
+}
+
+impl LogLevel {
+    /// The stored number: a minimum-level filter is `severity >= level.severity()`.
+    pub fn severity(self) -> i16 {
+        match self {
+            LogLevel::Trace => 10,
+            LogLevel::Debug => 20,
+            LogLevel::Info => 30,
+            LogLevel::Warn => 40,
+            LogLevel::Error => 50,
+        }
+    }
+
+    /// The level of a stored number.
+    pub fn from_severity(severity: i16) -> Self {
+        match severity {
+            ..=10 => LogLevel::Trace,
+            11..=20 => LogLevel::Debug,
+            21..=30 => LogLevel::Info,
+            31..=40 => LogLevel::Warn,
+            _ => LogLevel::Error,
+        }
+    }
+}
+
+/// A pipeline as a runner registers it.
+#[derive(Object, Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct PipelineSpec {
+    /// Source connector type (e.g. `mysql`).
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub source_type: String,
+    /// Target connector type (e.g. `s3`).
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub target_type: String,
+    /// The target's own id (e.g. `db.table`, `bucket/prefix`).
+    #[oai(validator(min_length = 1, max_length = 1000))]
+    pub target_id: String,
+    /// The pipeline config. Secrets are redacted before it is stored.
+    pub config: BTreeMap<String, Value>,
+}
+
+/// A pipeline to create under a chosen id.
+#[derive(Object, Clone, Debug, Deserialize)]
+pub struct NewPipeline {
+    /// 1 to 200 characters of `A-Z a-z 0-9 . _ -`.
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[A-Za-z0-9._-]+$"))]
+    pub id: String,
+    /// What the pipeline is.
+    #[oai(flatten)]
+    #[serde(flatten)]
+    pub spec: PipelineSpec,
+}
+
+/// A stored pipeline.
+#[derive(Object, Clone, Debug)]
+pub struct Pipeline {
+    /// `{source}-{target}-{target_id}` as the runner derives it.
+    pub id: String,
+    /// What the pipeline is.
+    #[oai(flatten)]
+    pub spec: PipelineSpec,
+    /// When it was first registered.
+    pub created_at: DateTime<Utc>,
+    /// When it was last registered or changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<pipeline::Model> for Pipeline {
+    fn from(m: pipeline::Model) -> Self {
+        let config = match serde_json::from_str::<Value>(&m.config) {
+            Ok(Value::Object(map)) => map.into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        Pipeline {
+            id: m.id,
+            spec: PipelineSpec {
+                source_type: m.source_type,
+                target_type: m.target_type,
+                target_id: m.target_id,
+                config,
+            },
+            created_at: time(m.created_at_ms),
+            updated_at: time(m.updated_at_ms),
+        }
+    }
+}
+
+/// A page of pipelines.
+#[derive(Object, Clone, Debug)]
+pub struct PipelinePage {
+    /// This page, by id.
+    pub items: Vec<Pipeline>,
+    /// Pipelines in all.
+    pub total: u64,
+}
+
+/// A run as its runner starts it.
+#[derive(Object, Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+pub struct NewRun {
+    /// The runner's id for the run (a UUID); a retried create with the same id is not a
+    /// duplicate. Generated when absent.
+    #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Defaults to `running`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<RunStatus>,
+    /// Defaults to now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// What else is known when the run starts.
+    #[oai(flatten)]
+    #[serde(flatten)]
+    pub details: RunDetails,
+}
+
+/// What a runner may learn about its run at the start or along the way.
+#[derive(Object, Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+pub struct RunDetails {
+    /// FULL_TABLE or INCREMENTAL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_mode: Option<ReplicationMode>,
+    /// The key the run resumes after.
+    #[oai(validator(max_length = 1000))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_offset: Option<String>,
+    /// The transform's name.
+    #[oai(validator(max_length = 200))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform_name: Option<String>,
+    /// SHA-256 (hex) of the transform component.
+    #[oai(validator(max_length = 128))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform_hash: Option<String>,
+}
+
+/// Changes to a run; absent fields stay as they are.
+#[derive(Object, Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+pub struct RunUpdate {
+    /// A finished run's status cannot change (409).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<RunStatus>,
+    /// When the run ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The largest key the target held when the run ended.
+    #[oai(validator(max_length = 1000))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_offset: Option<String>,
+    /// Rows read from the source.
+    #[oai(validator(minimum(value = "0")))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_extracted: Option<i64>,
+    /// Rows out of the transform.
+    #[oai(validator(minimum(value = "0")))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_transformed: Option<i64>,
+    /// Rows written to the target.
+    #[oai(validator(minimum(value = "0")))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_loaded: Option<i64>,
+    /// Rows the transform dropped.
+    #[oai(validator(minimum(value = "0")))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_dropped: Option<i64>,
+    /// Why the run failed.
+    #[oai(validator(max_length = 65536))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Replication mode, start offset, transform.
+    #[oai(flatten)]
+    #[serde(flatten)]
+    pub details: RunDetails,
+}
+
+/// A stored run. Fields without a value are left out.
+#[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct Run {
+    /// The run's id.
+    pub id: String,
+    /// Its pipeline.
+    pub pipeline_id: String,
+    /// How it stands.
+    pub status: RunStatus,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// FULL_TABLE or INCREMENTAL.
+    pub replication_mode: Option<String>,
+    /// The key it resumed after.
+    pub start_offset: Option<String>,
+    /// The largest key the target held when it ended.
+    pub end_offset: Option<String>,
+    /// Rows read from the source.
+    pub rows_extracted: i64,
+    /// Rows out of the transform.
+    pub rows_transformed: i64,
+    /// Rows written to the target.
+    pub rows_loaded: i64,
+    /// Rows the transform dropped.
+    pub rows_dropped: i64,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The transform's name.
+    pub transform_name: Option<String>,
+    /// SHA-256 (hex) of the transform component.
+    pub transform_hash: Option<String>,
+}
+
+impl From<run::Model> for Run {
+    fn from(m: run::Model) -> Self {
+        Run {
+            status: RunStatus::parse(&m.status).unwrap_or(RunStatus::Failed),
+            id: m.id,
+            pipeline_id: m.pipeline_id,
+            started_at: time(m.started_at_ms),
+            finished_at: m.finished_at_ms.map(time),
+            replication_mode: m.replication_mode,
+            start_offset: m.start_offset,
+            end_offset: m.end_offset,
+            rows_extracted: m.rows_extracted,
+            rows_transformed: m.rows_transformed,
+            rows_loaded: m.rows_loaded,
+            rows_dropped: m.rows_dropped,
+            error: m.error,
+            transform_name: m.transform_name,
+            transform_hash: m.transform_hash,
+        }
+    }
+}
+
+/// A page of runs.
+#[derive(Object, Clone, Debug)]
+pub struct RunPage {
+    /// This page, newest first.
+    pub items: Vec<Run>,
+    /// Runs matching the filter in all.
+    pub total: u64,
+}
+
+/// One sample of a run's measurements; rates are per second over the sampling interval.
+#[derive(Object, Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct MetricSample {
+    /// When it was taken.
+    pub at: DateTime<Utc>,
+    /// Rows extracted so far.
+    #[oai(validator(minimum(value = "0")))]
+    pub rows_extracted: i64,
+    /// Rows out of the transform so far.
+    #[oai(validator(minimum(value = "0")))]
+    pub rows_transformed: i64,
+    /// Rows loaded so far.
+    #[oai(validator(minimum(value = "0")))]
+    pub rows_loaded: i64,
+    /// Rows per second extracted.
+    #[oai(validator(minimum(value = "0")))]
+    pub extract_rows_per_s: f64,
+    /// Rows per second out of the transform.
+    #[oai(validator(minimum(value = "0")))]
+    pub transform_rows_per_s: f64,
+    /// Rows per second loaded.
+    #[oai(validator(minimum(value = "0")))]
+    pub load_rows_per_s: f64,
+    /// Arrow bytes per second extracted.
+    #[oai(validator(minimum(value = "0")))]
+    pub extract_bytes_per_s: f64,
+    /// Resident memory of the runner.
+    #[oai(validator(minimum(value = "0")))]
+    pub rss_bytes: i64,
+    /// Batches waiting for a transform worker.
+    #[oai(validator(minimum(value = "0")))]
+    pub queue_to_transform: i64,
+    /// Batches waiting for a target worker.
+    #[oai(validator(minimum(value = "0")))]
+    pub queue_to_target: i64,
+    /// Mean wasm time per batch over the interval, in milliseconds.
+    #[oai(validator(minimum(value = "0")))]
+    pub wasm_ms_per_batch: f64,
+}
+
+impl MetricSample {
+    /// The row to store for `run_id`.
+    pub fn to_row(&self, run_id: &str) -> metric_sample::ActiveModel {
+        use sea_orm::ActiveValue::{NotSet, Set};
+        metric_sample::ActiveModel {
+            id: NotSet,
+            run_id: Set(run_id.to_string()),
+            at_ms: Set(self.at.timestamp_millis()),
+            rows_extracted: Set(self.rows_extracted),
+            rows_transformed: Set(self.rows_transformed),
+            rows_loaded: Set(self.rows_loaded),
+            extract_rows_per_s: Set(self.extract_rows_per_s),
+            transform_rows_per_s: Set(self.transform_rows_per_s),
+            load_rows_per_s: Set(self.load_rows_per_s),
+            extract_bytes_per_s: Set(self.extract_bytes_per_s),
+            rss_bytes: Set(self.rss_bytes),
+            queue_to_transform: Set(self.queue_to_transform),
+            queue_to_target: Set(self.queue_to_target),
+            wasm_ms_per_batch: Set(self.wasm_ms_per_batch),
+        }
+    }
+}
+
+impl From<metric_sample::Model> for MetricSample {
+    fn from(m: metric_sample::Model) -> Self {
+        MetricSample {
+            at: time(m.at_ms),
+            rows_extracted: m.rows_extracted,
+            rows_transformed: m.rows_transformed,
+            rows_loaded: m.rows_loaded,
+            extract_rows_per_s: m.extract_rows_per_s,
+            transform_rows_per_s: m.transform_rows_per_s,
+            load_rows_per_s: m.load_rows_per_s,
+            extract_bytes_per_s: m.extract_bytes_per_s,
+            rss_bytes: m.rss_bytes,
+            queue_to_transform: m.queue_to_transform,
+            queue_to_target: m.queue_to_target,
+            wasm_ms_per_batch: m.wasm_ms_per_batch,
+        }
+    }
+}
+
+/// A run's metric series.
+#[derive(Object, Clone, Debug)]
+pub struct MetricSeries {
+    /// Samples, oldest first.
+    pub items: Vec<MetricSample>,
+}
+
+/// A log line as a runner sends it.
+#[derive(Object, Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct LogLine {
+    /// When it was logged.
+    pub at: DateTime<Utc>,
+    /// Its severity.
+    pub level: LogLevel,
+    /// `fastlane`, or `transform:<name>` for the transform's own lines.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub origin: String,
+    /// The line.
+    #[oai(validator(max_length = 65536))]
+    pub message: String,
+}
+
+impl LogLine {
+    /// The row to store for `run_id`.
+    pub fn to_row(&self, run_id: &str) -> log_line::ActiveModel {
+        use sea_orm::ActiveValue::{NotSet, Set};
+        log_line::ActiveModel {
+            id: NotSet,
+            run_id: Set(run_id.to_string()),
+            at_ms: Set(self.at.timestamp_millis()),
+            severity: Set(self.level.severity()),
+            origin: Set(crate::text(&self.origin)),
+            message: Set(crate::text(&self.message)),
+        }
+    }
+}
+
+/// A stored log line.
+#[derive(Object, Clone, Debug)]
+pub struct LogEntry {
+    /// Increasing id: pass the last one seen as `after_id` to page or follow.
+    pub id: i64,
+    /// The line.
+    #[oai(flatten)]
+    pub line: LogLine,
+}
+
+impl From<log_line::Model> for LogEntry {
+    fn from(m: log_line::Model) -> Self {
+        LogEntry {
+            id: m.id,
+            line: LogLine {
+                at: time(m.at_ms),
+                level: LogLevel::from_severity(m.severity),
+                origin: m.origin,
+                message: m.message,
+            },
+        }
+    }
+}
+
+/// A run's log lines.
+#[derive(Object, Clone, Debug)]
+pub struct LogPage {
+    /// Lines, oldest first.
+    pub items: Vec<LogEntry>,
+}
+
+/// How many items a POST stored.
+#[derive(Object, Clone, Debug)]
+pub struct Accepted {
+    /// Items stored.
+    pub accepted: u64,
+}
+
+/// An event of a run's live stream.
+#[derive(Union, Clone, Debug)]
+#[oai(discriminator_name = "type")]
+pub enum RunEvent {
+    /// A new metric sample.
+    #[oai(mapping = "sample")]
+    Sample(MetricSample),
+    /// The run's record (sent first, on every change, and last).
+    #[oai(mapping = "run")]
+    Run(Run),
+    /// A new log line.
+    #[oai(mapping = "log")]
+    Log(LogEntry),
+}
+
+/// The service's health.
+#[derive(Object, Clone, Debug)]
+pub struct Health {
+    /// `ok` when the database answers.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+}
+
+/// Milliseconds since the epoch as a UTC time (clamped to what chrono can show).
+pub fn time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

@@ -1,0 +1,129 @@
+//! A run's metric series: posted by its runner every interval, read back by time range.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{EventStream, Json};
+use poem_openapi::{ApiResponse, OpenApi};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{page_limit, ApiTags, State};
+use crate::body::Body;
+use crate::entities::metric_sample;
+use crate::error::{ApiError, ApiResult};
+use crate::ingest::Rows;
+use crate::model::{Accepted, MetricSample, MetricSeries, RunEvent};
+
+/// Metric operations.
+pub struct MetricsApi(pub State);
+
+/// Items a single POST may carry.
+pub const MAX_ITEMS_PER_POST: usize = 1000;
+
+/// Answer of a POST of samples or lines.
+#[derive(ApiResponse)]
+pub enum Stored {
+    /// Stored (committed) before the answer.
+    #[oai(status = 201)]
+    Created(Json<Accepted>),
+}
+
+/// The live stream of a run.
+#[derive(ApiResponse)]
+pub enum Live {
+    /// Server-sent events, each a JSON `RunEvent`.
+    #[oai(status = 200)]
+    Events(EventStream<futures_util::stream::BoxStream<'static, RunEvent>>),
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Metrics")]
+impl MetricsApi {
+    /// Add samples to a run's series (1 to 1000 per request).
+    #[oai(
+        path = "/runs/:run_id/metrics",
+        method = "post",
+        operation_id = "post_metrics"
+    )]
+    async fn post(
+        &self,
+        #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
+        run_id: Path<String>,
+        body: Body<Vec<MetricSample>>,
+    ) -> ApiResult<Stored> {
+        let samples = body.0;
+        check_items(samples.len())?;
+        self.0.require_run(&run_id.0).await?;
+        let rows = samples.iter().map(|s| s.to_row(&run_id.0)).collect();
+        self.0.ingest(&run_id.0, Rows::Samples(rows)).await?;
+        Ok(Stored::Created(Json(Accepted {
+            accepted: samples.len() as u64,
+        })))
+    }
+
+    /// A run's samples, oldest first, optionally within `[from, to]`.
+    #[oai(
+        path = "/runs/:run_id/metrics",
+        method = "get",
+        operation_id = "get_metrics"
+    )]
+    async fn get(
+        &self,
+        #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
+        run_id: Path<String>,
+        /// Samples taken at or after this time.
+        from: Query<Option<DateTime<Utc>>>,
+        /// Samples taken at or before this time.
+        to: Query<Option<DateTime<Utc>>>,
+        /// Samples at most (1 to 10000, default 1000).
+        limit: Query<Option<u64>>,
+    ) -> ApiResult<Json<MetricSeries>> {
+        self.0.require_run(&run_id.0).await?;
+        let limit = page_limit(limit.0, 1000, 10_000)?;
+        let mut query = metric_sample::Entity::find()
+            .filter(metric_sample::Column::RunId.eq(run_id.0.as_str()));
+        if let Some(from) = from.0 {
+            query = query.filter(metric_sample::Column::AtMs.gte(from.timestamp_millis()));
+        }
+        if let Some(to) = to.0 {
+            query = query.filter(metric_sample::Column::AtMs.lte(to.timestamp_millis()));
+        }
+        let items = query
+            .order_by_asc(metric_sample::Column::AtMs)
+            .order_by_asc(metric_sample::Column::Id)
+            .limit(limit)
+            .all(&self.0.db)
+            .await?;
+        Ok(Json(MetricSeries {
+            items: items.into_iter().map(MetricSample::from).collect(),
+        }))
+    }
+
+    /// Watch a run live: server-sent events, each a JSON object with a `type` — `run` (the run
+    /// record: first, on every change, and last), `sample` (a new metric sample) or `log` (a
+    /// new log line). The stream ends after the run finishes.
+    #[oai(
+        path = "/runs/:run_id/metrics/stream",
+        method = "get",
+        operation_id = "stream_run"
+    )]
+    async fn stream(
+        &self,
+        #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
+        run_id: Path<String>,
+    ) -> ApiResult<Live> {
+        let run = self.0.run(&run_id.0).await?;
+        let events = super::live::events(self.0.clone(), run);
+        Ok(Live::Events(
+            EventStream::new(events).keep_alive(std::time::Duration::from_secs(15)),
+        ))
+    }
+}
+
+/// 400 unless `1..=MAX_ITEMS_PER_POST` items came.
+pub fn check_items(n: usize) -> ApiResult<()> {
+    if n == 0 || n > MAX_ITEMS_PER_POST {
+        return Err(ApiError::bad_request(format!(
+            "the body must hold 1 to {MAX_ITEMS_PER_POST} items, not {n}"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! `fastlane serve`: open (and migrate) the database, build the routes, serve until stopped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use fastlane_migrations::{Migrator, MigratorTrait};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{http::Method, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem_openapi::OpenApiService;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use tokio::sync::broadcast;
+
+use crate::error::{to_json_error, ApiError};
+use crate::ingest::Ingest;
+use crate::routes::health::HealthApi;
+use crate::routes::logs::LogsApi;
+use crate::routes::metrics::MetricsApi;
+use crate::routes::pipelines::PipelinesApi;
+use crate::routes::runs::RunsApi;
+use crate::routes::{AppState, KnownRuns};
+use crate::telemetry::Telemetry;
+
+/// How to run the service.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Address to listen on (port 0: any free port, printed on start).
+    pub bind: SocketAddr,
+    /// `sqlite://path?mode=rwc` or `postgres://user:password@host:port/db`.
+    pub database_url: String,
+    /// When set, writes need `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// Database connections in the pool.
+    pub max_connections: u32,
+}
+
+/// Largest request body accepted (1000 log lines of a few KiB each fit).
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Open the database, apply the migrations and build the service's routes. `telemetry` is also
+/// what the request counter middleware feeds.
+pub async fn app(config: &ServeConfig) -> anyhow::Result<(impl Endpoint + use<>, &'static str)> {
+    let db = connect(&config.database_url, config.max_connections).await?;
+    Migrator::up(&db, None)
+        .await
+        .context("applying the database migrations")?;
+    let backend = match db.get_database_backend() {
+        DbBackend::Postgres => "postgres",
+        DbBackend::Sqlite => "sqlite",
+        _ => "other",
+    };
+    let telemetry = Telemetry::default();
+    let state = Arc::new(AppState {
+        ingest: Ingest::start(db.clone(), telemetry.clone()),
+        db,
+        backend,
+        known_runs: KnownRuns::default(),
+        changes: broadcast::channel(1024).0,
+        telemetry: telemetry.clone(),
+    });
+    let api = OpenApiService::new(
+        (
+            PipelinesApi(state.clone()),
+            RunsApi(state.clone()),
+            MetricsApi(state.clone()),
+            LogsApi(state.clone()),
+            HealthApi(state.clone()),
+        ),
+        "fastlane monitoring API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Pipelines, their runs, each run's metric series and logs, and a live stream of a run. \
+         `fastlane run --api URL` reports here. When the service has a token, every write \
+         (POST, PUT, PATCH, DELETE) needs `Authorization: Bearer <token>`; reads are open.",
+    );
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let token = config.token.clone().filter(|t| !t.is_empty());
+    let routes = Route::new()
+        .nest("/", api)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .around(move |ep, req| {
+            let token = token.clone();
+            async move {
+                authorize(token.as_deref(), &req)?;
+                check_body_size(&req)?;
+                ep.call(req).await.map(IntoResponse::into_response)
+            }
+        })
+        .catch_all_error(to_json_error)
+        .around(move |ep, req| {
+            let telemetry = telemetry.clone();
+            async move {
+                let started = Instant::now();
+                let method = req.method().clone();
+                let response = ep.call(req).await?.into_response();
+                telemetry.record_request(
+                    method.as_str(),
+                    response.status().as_u16(),
+                    started.elapsed(),
+                );
+                Ok::<Response, poem::Error>(response)
+            }
+        });
+    Ok((routes, backend))
+}
+
+/// Serve until SIGINT/SIGTERM, then finish the requests in flight.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let (app, backend) = app(&config).await?;
+    let acceptor = TcpListener::bind(config.bind)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or(config.bind);
+    eprintln!(
+        "fastlane monitoring API listening on http://{local} ({backend}: {}); docs at http://{local}/docs, OpenAPI at http://{local}/openapi.json{}",
+        crate::redact::redact_url(&config.database_url),
+        if config.token.is_some() { "; writes need the bearer token" } else { "" }
+    );
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(5)))
+        .await
+        .context("serving")?;
+    Ok(())
+}
+
+/// Open the pool; SQLite gets WAL, a busy timeout and foreign keys.
+async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .max_connections(max_connections.max(1))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    Database::connect(options).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            crate::redact::redact_url(url)
+        )
+    })
+}
+
+/// Bodies are read whole: refuse one past [`MAX_BODY_BYTES`] (or of unknown size) up front.
+fn check_body_size(req: &Request) -> poem::Result<()> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let length = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let chunked = req
+        .headers()
+        .contains_key(poem::http::header::TRANSFER_ENCODING);
+    match length {
+        Some(n) if n > MAX_BODY_BYTES => Err(poem::Error::from_string(
+            format!("the body is {n} bytes, more than the {MAX_BODY_BYTES} accepted"),
+            poem::http::StatusCode::PAYLOAD_TOO_LARGE,
+        )),
+        None if chunked => Err(poem::Error::from_string(
+            "send the body with a Content-Length",
+            poem::http::StatusCode::LENGTH_REQUIRED,
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Writes need the token when one is configured; compared in constant time.
+fn authorize(token: Option<&str>, req: &Request) -> poem::Result<()> {
+    let Some(token) = token else {
+        return Ok(());
+    };
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let given = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let same = given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(
+            ApiError::unauthorized("this service needs `Authorization: Bearer <token>` for writes")
+                .into(),
+        )
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    let term = async {
+        match terminate.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,548 @@
+//! The monitoring service over HTTP: a real `fastlane serve` on SQLite and on PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::monitor::{database, Backend, Client, Monitor};
+use serde_json::{json, Value};
+
+fn sample(at: &str, loaded: i64) -> Value {
+    json!({
+        "at": at, "rows_extracted": loaded + 10, "rows_transformed": loaded + 5, "rows_loaded": loaded,
+        "extract_rows_per_s": 1000.5, "transform_rows_per_s": 990.0, "load_rows_per_s": 980.25,
+        "extract_bytes_per_s": 65536.0, "rss_bytes": 123456789, "queue_to_transform": 2,
+        "queue_to_target": 1, "wasm_ms_per_batch": 0.75
+    })
+}
+
+fn pipeline_spec() -> Value {
+    json!({
+        "source_type": "mysql", "target_type": "s3", "target_id": "lake/orders",
+        "config": {
+            "source": {"mysql": {"host": "db", "username": "etl", "password": "hunter2",
+                                  "db": "shop", "table": "orders", "key": "id"}},
+            "target": {"s3": {"bucket": "lake", "prefix": "orders/",
+                               "aws_secret_access_key": "wJalrXUtnFEMI"}},
+            "replication_mode": "INCREMENTAL"
+        }
+    })
+}
+
+/// Everything a runner and a viewer do, in order, with the answers they must get.
+async fn lifecycle(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let monitor = Monitor::start(&database(backend, dir.path()).await, None);
+    let api = monitor.client(None);
+
+    // Pipelines: PUT registers (201), PUT again updates (200); secrets never stored.
+    let (status, created) = api
+        .call(
+            "PUT",
+            "/api/v1/pipelines/mysql-s3-lake_orders",
+            Some(&pipeline_spec()),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"], "mysql-s3-lake_orders");
+    let stored = created["config"].to_string();
+    assert!(
+        !stored.contains("hunter2") && !stored.contains("wJalrXUtnFEMI"),
+        "{stored}"
+    );
+    assert_eq!(created["config"]["source"]["mysql"]["password"], "***");
+    assert_eq!(created["config"]["source"]["mysql"]["key"], "id");
+    let (status, updated) = api
+        .call(
+            "PUT",
+            "/api/v1/pipelines/mysql-s3-lake_orders",
+            Some(&pipeline_spec()),
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["created_at"], created["created_at"]);
+    let other = json!({"id": "generate-file-out.parquet", "source_type": "generate",
+                       "target_type": "file", "target_id": "out.parquet", "config": {}});
+    let (status, body) = api.call("POST", "/api/v1/pipelines", Some(&other)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = api.call("POST", "/api/v1/pipelines", Some(&other)).await;
+    assert_eq!(status, 409, "{body}");
+    let list = api.get("/api/v1/pipelines?limit=1").await;
+    assert_eq!(list["total"], 2);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["id"], "generate-file-out.parquet");
+
+    // Runs: creating with the runner's id is idempotent.
+    let run_id = "0193a5e0-0000-7000-8000-000000000001";
+    let new_run = json!({"id": run_id, "started_at": "2026-11-22T10:00:00Z",
+                         "replication_mode": "INCREMENTAL", "start_offset": "41"});
+    let (status, run) = api
+        .call(
+            "POST",
+            "/api/v1/pipelines/mysql-s3-lake_orders/runs",
+            Some(&new_run),
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(run["status"], "running");
+    assert_eq!(run["start_offset"], "41");
+    let (status, again) = api
+        .call(
+            "POST",
+            "/api/v1/pipelines/mysql-s3-lake_orders/runs",
+            Some(&new_run),
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    let (status, body) = api
+        .call(
+            "POST",
+            "/api/v1/pipelines/generate-file-out.parquet/runs",
+            Some(&new_run),
+        )
+        .await;
+    assert_eq!(status, 409, "a run id belongs to one pipeline: {body}");
+    let (status, older) = api
+        .call(
+            "POST",
+            "/api/v1/pipelines/mysql-s3-lake_orders/runs",
+            Some(&json!({"started_at": "2026-11-21T10:00:00Z", "status": "failed"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{older}");
+    assert!(older["finished_at"].is_string(), "{older}");
+
+    // Metrics: stored, read back in order, filtered by time.
+    let samples = json!([
+        sample("2026-11-22T10:00:01Z", 100),
+        sample("2026-11-22T10:00:02Z", 200),
+        sample("2026-11-22T10:00:03.500Z", 300),
+    ]);
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{run_id}/metrics"),
+            Some(&samples),
+        )
+        .await;
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (201, Some(3)),
+        "{body}"
+    );
+    let series = api.get(&format!("/api/v1/runs/{run_id}/metrics")).await;
+    let items = series["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[2]["rows_loaded"], 300);
+    assert_eq!(items[2]["load_rows_per_s"], 980.25);
+    assert_eq!(items[2]["rss_bytes"], 123456789);
+    let at = chrono::DateTime::parse_from_rfc3339(items[2]["at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        at,
+        chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:03.500Z").unwrap()
+    );
+    let window = api
+        .get(&format!(
+            "/api/v1/runs/{run_id}/metrics?from=2026-11-22T10:00:02Z&to=2026-11-22T10:00:03Z"
+        ))
+        .await;
+    let loaded: Vec<_> = window["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["rows_loaded"].clone())
+        .collect();
+    assert_eq!(loaded, vec![json!(200)]);
+
+    // Logs: stored, filtered by minimum level, paged by id.
+    let lines = json!([
+        {"at": "2026-11-22T10:00:01Z", "level": "info", "origin": "fastlane", "message": "run started"},
+        {"at": "2026-11-22T10:00:02Z", "level": "warn", "origin": "transform:mask", "message": "column email is null"},
+        {"at": "2026-11-22T10:00:03Z", "level": "error", "origin": "fastlane", "message": "target s3: access denied"},
+    ]);
+    let (status, body) = api
+        .call("POST", &format!("/api/v1/runs/{run_id}/logs"), Some(&lines))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let warn = api
+        .get(&format!("/api/v1/runs/{run_id}/logs?level=warn"))
+        .await;
+    let messages: Vec<_> = warn["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        messages,
+        ["column email is null", "target s3: access denied"]
+    );
+    let first_id = warn["items"][0]["id"].as_i64().unwrap();
+    let after = api
+        .get(&format!("/api/v1/runs/{run_id}/logs?after_id={first_id}"))
+        .await;
+    assert_eq!(after["items"].as_array().unwrap().len(), 1);
+
+    // The latest run is the one started last, whatever the creation order.
+    let latest = api
+        .get("/api/v1/pipelines/mysql-s3-lake_orders/runs/latest")
+        .await;
+    assert_eq!(latest["id"], run_id);
+    let failed = api
+        .get("/api/v1/pipelines/mysql-s3-lake_orders/runs?status=failed")
+        .await;
+    assert_eq!(failed["total"], 1);
+    assert_eq!(failed["items"][0]["id"], older["id"]);
+
+    // Finishing: counts, offsets, error; a finished run's status is final.
+    let fin = json!({"status": "completed", "finished_at": "2026-11-22T10:00:04Z", "end_offset": "1041",
+                     "rows_extracted": 1000, "rows_transformed": 990, "rows_loaded": 990, "rows_dropped": 10,
+                     "transform_name": "mask", "transform_hash": "ab".repeat(32)});
+    let (status, done) = api
+        .call("PATCH", &format!("/api/v1/runs/{run_id}"), Some(&fin))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["rows_loaded"], 990);
+    assert_eq!(done["end_offset"], "1041");
+    let (status, body) = api
+        .call("PATCH", &format!("/api/v1/runs/{run_id}"), Some(&fin))
+        .await;
+    assert_eq!(status, 200, "a retried final update is accepted: {body}");
+    let (status, body) = api
+        .call(
+            "PATCH",
+            &format!("/api/v1/runs/{run_id}"),
+            Some(&json!({"status": "running"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("completed"),
+        "{body}"
+    );
+
+    // The live stream of a finished run: the run, its samples and lines, the run again, end.
+    let (status, content_type, events) =
+        api_text(&api, &format!("/api/v1/runs/{run_id}/metrics/stream")).await;
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let events: Vec<Value> = events
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let kinds: Vec<_> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"run"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"run"), "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "sample").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "log").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(events.last().unwrap()["status"], "completed");
+
+    // Prometheus text counts runs by status.
+    let (status, _, metrics) = api.get_text("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("fastlane_runs{status=\"completed\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fastlane_runs{status=\"failed\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fastlane_api_http_requests_total"),
+        "{metrics}"
+    );
+
+    // Deleting a run takes its series; deleting a pipeline takes its runs.
+    let (status, _) = api
+        .call("DELETE", &format!("/api/v1/runs/{run_id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = api
+        .call("GET", &format!("/api/v1/runs/{run_id}/metrics"), None)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = api
+        .call("DELETE", "/api/v1/pipelines/mysql-s3-lake_orders", None)
+        .await;
+    assert_eq!(status, 204);
+    let older_id = older["id"].as_str().unwrap();
+    let (status, _) = api
+        .call("GET", &format!("/api/v1/runs/{older_id}"), None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = api
+        .call("GET", "/api/v1/pipelines/mysql-s3-lake_orders", None)
+        .await;
+    assert_eq!(status, 404);
+}
+
+async fn api_text(api: &Client, path: &str) -> (u16, String, String) {
+    tokio::time::timeout(Duration::from_secs(30), api.get_text(path))
+        .await
+        .expect("the stream of a finished run ends")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_on_sqlite() {
+    lifecycle(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_on_postgres() {
+    lifecycle(Backend::Postgres).await;
+}
+
+/// Wrong types, unknown ids, missing token: 4xx with a JSON message naming the field.
+async fn bad_requests(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let monitor = Monitor::start(&database(backend, dir.path()).await, Some("s3cret-token"));
+    let api = monitor.client(Some("s3cret-token"));
+    let anonymous = monitor.client(None);
+    let wrong_token = monitor.client(Some("nope"));
+
+    // Writes need the token; reads do not.
+    for client in [&anonymous, &wrong_token] {
+        let (status, body) = client
+            .call("PUT", "/api/v1/pipelines/p1", Some(&pipeline_spec()))
+            .await;
+        assert_eq!(status, 401, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("Bearer"),
+            "{body}"
+        );
+    }
+    let (status, _) = api
+        .call("PUT", "/api/v1/pipelines/p1", Some(&pipeline_spec()))
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = anonymous.call("GET", "/api/v1/pipelines/p1", None).await;
+    assert_eq!(status, 200);
+
+    let (status, run) = api
+        .call("POST", "/api/v1/pipelines/p1/runs", Some(&json!({})))
+        .await;
+    assert_eq!(status, 201, "{run}");
+    let run_id = run["id"].as_str().unwrap().to_string();
+
+    let cases: Vec<(&str, String, Option<Value>, u16, &str)> = vec![
+        (
+            "PATCH",
+            format!("/api/v1/runs/{run_id}"),
+            Some(json!({"rows_loaded": "many"})),
+            400,
+            "rows_loaded",
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/runs/{run_id}"),
+            Some(json!({"rows_loaded": -1})),
+            400,
+            "rows_loaded",
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/runs/{run_id}"),
+            Some(json!({"status": "sleeping"})),
+            400,
+            "status",
+        ),
+        (
+            "PATCH",
+            "/api/v1/runs/no-such-run".into(),
+            Some(json!({})),
+            404,
+            "no-such-run",
+        ),
+        ("GET", "/api/v1/pipelines/nope".into(), None, 404, "nope"),
+        (
+            "GET",
+            "/api/v1/pipelines/nope/runs/latest".into(),
+            None,
+            404,
+            "nope",
+        ),
+        (
+            "POST",
+            "/api/v1/pipelines/nope/runs".into(),
+            Some(json!({})),
+            404,
+            "nope",
+        ),
+        (
+            "PUT",
+            "/api/v1/pipelines/p1".into(),
+            Some(json!({"source_type": "mysql"})),
+            400,
+            "target_type",
+        ),
+        (
+            "PUT",
+            "/api/v1/pipelines/p1".into(),
+            Some(
+                json!({"source_type": "mysql", "target_type": "s3", "target_id": "x", "config": []}),
+            ),
+            400,
+            "config",
+        ),
+        (
+            "PUT",
+            "/api/v1/pipelines/bad%20id".into(),
+            Some(pipeline_spec()),
+            400,
+            "id",
+        ),
+        (
+            "POST",
+            format!("/api/v1/runs/{run_id}/metrics"),
+            Some(json!([])),
+            400,
+            "1 to 1000",
+        ),
+        (
+            "POST",
+            format!("/api/v1/runs/{run_id}/metrics"),
+            Some(json!([{"at": "yesterday"}])),
+            400,
+            "at",
+        ),
+        (
+            "POST",
+            "/api/v1/runs/no-such-run/metrics".into(),
+            Some(json!([sample("2026-11-22T10:00:00Z", 1)])),
+            404,
+            "no-such-run",
+        ),
+        (
+            "POST",
+            format!("/api/v1/runs/{run_id}/logs"),
+            Some(
+                json!([{"at": "2026-11-22T10:00:00Z", "level": "loud", "origin": "x", "message": "m"}]),
+            ),
+            400,
+            "level",
+        ),
+        (
+            "GET",
+            "/api/v1/pipelines?limit=0".into(),
+            None,
+            400,
+            "limit",
+        ),
+        (
+            "GET",
+            "/api/v1/pipelines?limit=ten".into(),
+            None,
+            400,
+            "limit",
+        ),
+        (
+            "GET",
+            format!("/api/v1/runs/{run_id}/metrics?from=noon"),
+            None,
+            400,
+            "from",
+        ),
+        ("GET", "/api/v1/nothing-here".into(), None, 404, "Not Found"),
+    ];
+    for (method, path, body, expected, needle) in cases {
+        let (status, answer) = api.call(method, &path, body.as_ref()).await;
+        assert_eq!(status, expected, "{method} {path} {body:?} -> {answer}");
+        let text = answer.to_string();
+        assert!(
+            answer["error"].is_string() && answer["message"].is_string(),
+            "{method} {path}: not a JSON error: {text}"
+        );
+        assert!(
+            text.contains(needle),
+            "{method} {path}: the message should name {needle:?}: {text}"
+        );
+    }
+
+    // A NUL character is stored (as U+FFFD) rather than breaking PostgreSQL text.
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{run_id}/logs"),
+            Some(&json!([{"at": "2026-11-22T10:00:00Z", "level": "info", "origin": "x", "message": "a\u{0}b"}])),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_on_sqlite() {
+    bad_requests(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_on_postgres() {
+    bad_requests(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_openapi_and_docs() {
+    let dir = tempfile::tempdir().unwrap();
+    let monitor = Monitor::start(&database(Backend::Sqlite, dir.path()).await, None);
+    let api = monitor.client(None);
+    let health = api.get("/healthz").await;
+    assert_eq!(health, json!({"status": "ok", "database": "sqlite"}));
+    let spec = api.get("/openapi.json").await;
+    assert!(
+        spec["openapi"].as_str().unwrap().starts_with("3."),
+        "{spec}"
+    );
+    let paths = spec["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/pipelines",
+        "/api/v1/pipelines/{id}",
+        "/api/v1/pipelines/{id}/runs",
+        "/api/v1/pipelines/{id}/runs/latest",
+        "/api/v1/runs/{run_id}",
+        "/api/v1/runs/{run_id}/metrics",
+        "/api/v1/runs/{run_id}/metrics/stream",
+        "/api/v1/runs/{run_id}/logs",
+        "/healthz",
+        "/metrics",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    let (status, content_type, html) = api.get_text("/docs").await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(html.contains("swagger"), "{html}");
+}
+
+/// The service keeps its data across restarts and migrates an existing database without loss.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database(Backend::Sqlite, dir.path()).await;
+    {
+        let monitor = Monitor::start(&url, None);
+        let (status, _) = monitor
+            .client(None)
+            .call("PUT", "/api/v1/pipelines/p1", Some(&pipeline_spec()))
+            .await;
+        assert_eq!(status, 201);
+    }
+    let monitor = Monitor::start(&url, None);
+    let pipeline = monitor.client(None).get("/api/v1/pipelines/p1").await;
+    assert_eq!(pipeline["target_id"], "lake/orders");
+}
