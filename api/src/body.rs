@@ -2,13 +2,17 @@
 //! name the field at fault (`field `rows_loaded`: invalid type: string "many", expected i64`)
 //! where the plain JSON payload would only name the type.
 
-use poem::{FromRequest, Request, RequestBody};
+use poem::{Request, RequestBody};
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, Type};
 use serde::de::DeserializeOwned;
+use tokio::io::AsyncReadExt;
 
 use crate::error::ApiError;
+
+/// Largest request body accepted (1000 log lines of a few KiB each fit).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// A JSON request body of type `T`.
 pub struct Body<T>(pub T);
@@ -35,8 +39,19 @@ impl<T: Type> Payload for Body<T> {
 impl<T: ParseFromJSON + DeserializeOwned> ParsePayload for Body<T> {
     const IS_REQUIRED: bool = true;
 
-    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let data = Vec::<u8>::from_request(request, body).await?;
+    async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        // Read at most one byte past the limit: a body without a length (HTTP/2, chunked)
+        // cannot make the service buffer more than that.
+        let mut data = Vec::new();
+        body.take()?
+            .into_async_read()
+            .take(MAX_BODY_BYTES as u64 + 1)
+            .read_to_end(&mut data)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        if data.len() > MAX_BODY_BYTES {
+            return Err(ApiError::payload_too_large(data.len()).into());
+        }
         if data.is_empty() {
             return Err(ApiError::bad_request("the request needs a JSON body").into());
         }

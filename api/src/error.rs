@@ -71,6 +71,16 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         ApiError::Conflict(body(StatusCode::CONFLICT, message))
     }
+    /// 413 for a body of `bytes` bytes (or more).
+    pub fn payload_too_large(bytes: usize) -> Self {
+        ApiError::PayloadTooLarge(body(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body has {bytes} bytes or more; at most {} are accepted",
+                crate::body::MAX_BODY_BYTES
+            ),
+        ))
+    }
     /// 503 with `message`.
     pub fn unavailable(message: impl Into<String>) -> Self {
         ApiError::Unavailable(body(StatusCode::SERVICE_UNAVAILABLE, message))
@@ -84,9 +94,10 @@ impl From<sea_orm::DbErr> for ApiError {
             sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
                 ApiError::unavailable(format!("the service's database is unavailable: {e}"))
             }
+            // The details (SQL, table names) stay in the service's log.
             _ => ApiError::Internal(body(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("database error: {e}"),
+                "the service's database failed; its log has the details",
             )),
         }
     }

@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
@@ -106,8 +107,9 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, telemetry: 
                     let _ = job.done.send(Ok(()));
                 }
             }
-            Err(_) if group.len() > 1 => {
-                // One request's rows (a run deleted meanwhile, say) must not fail the others.
+            // A constraint error (a run deleted meanwhile, say) belongs to one request: it must
+            // not fail the others. A connection error fails them all at once.
+            Err(e) if group.len() > 1 && e.sql_err().is_some() => {
                 for job in group {
                     let result = commit(&db, std::iter::once(&job.rows)).await;
                     if result.is_ok() {
@@ -139,13 +141,24 @@ async fn commit<'a>(
         }
     }
     let txn = db.begin().await?;
+    // Rows already stored (a request retried after its answer was lost) are skipped.
     for chunk in samples.chunks(ROWS_PER_STATEMENT) {
         metric_sample::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([metric_sample::Column::RunId, metric_sample::Column::AtMs])
+                    .do_nothing()
+                    .to_owned(),
+            )
             .exec_without_returning(&txn)
             .await?;
     }
     for chunk in logs.chunks(ROWS_PER_STATEMENT) {
         log_line::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([log_line::Column::RunId, log_line::Column::Seq])
+                    .do_nothing()
+                    .to_owned(),
+            )
             .exec_without_returning(&txn)
             .await?;
     }

@@ -18,7 +18,7 @@ pub mod telemetry;
 pub use server::{serve, ServeConfig};
 
 /// Text as stored: NUL characters (which PostgreSQL text cannot hold) become U+FFFD.
-pub fn text(s: &str) -> String {
+pub fn without_nul(s: &str) -> String {
     if s.contains('\0') {
         s.replace('\0', "\u{FFFD}")
     } else {

@@ -9,6 +9,15 @@ use serde_json::Value;
 
 use crate::entities::{log_line, metric_sample, pipeline, run};
 
+/// Longest offset (start or end) stored, in characters.
+pub const MAX_OFFSET_CHARS: usize = 1000;
+/// Longest name (transform, log origin) stored, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest text (error, log message) stored, in characters.
+pub const MAX_TEXT_CHARS: usize = 65536;
+/// Longest target id stored, in characters.
+pub const MAX_TARGET_ID_CHARS: usize = 1000;
+
 /// How a run stands.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[oai(rename_all = "lowercase")]
@@ -172,8 +181,8 @@ impl From<pipeline::Model> for Pipeline {
                 target_id: m.target_id,
                 config,
             },
-            created_at: time(m.created_at_ms),
-            updated_at: time(m.updated_at_ms),
+            created_at: from_millis(m.created_at_ms),
+            updated_at: from_millis(m.updated_at_ms),
         }
     }
 }
@@ -308,8 +317,8 @@ impl From<run::Model> for Run {
             status: RunStatus::parse(&m.status).unwrap_or(RunStatus::Failed),
             id: m.id,
             pipeline_id: m.pipeline_id,
-            started_at: time(m.started_at_ms),
-            finished_at: m.finished_at_ms.map(time),
+            started_at: from_millis(m.started_at_ms),
+            finished_at: m.finished_at_ms.map(from_millis),
             replication_mode: m.replication_mode,
             start_offset: m.start_offset,
             end_offset: m.end_offset,
@@ -333,7 +342,8 @@ pub struct RunPage {
     pub total: u64,
 }
 
-/// One sample of a run's measurements; rates are per second over the sampling interval.
+/// One sample of a run's measurements; rates are per second over the sampling interval. A run
+/// has one sample per `at`: a sample re-sent with the same time is stored once.
 #[derive(Object, Clone, Debug, PartialEq, Deserialize, Serialize)]
 pub struct MetricSample {
     /// When it was taken.
@@ -399,7 +409,7 @@ impl MetricSample {
 impl From<metric_sample::Model> for MetricSample {
     fn from(m: metric_sample::Model) -> Self {
         MetricSample {
-            at: time(m.at_ms),
+            at: from_millis(m.at_ms),
             rows_extracted: m.rows_extracted,
             rows_transformed: m.rows_transformed,
             rows_loaded: m.rows_loaded,
@@ -425,6 +435,11 @@ pub struct MetricSeries {
 /// A log line as a runner sends it.
 #[derive(Object, Clone, Debug, PartialEq, Deserialize, Serialize)]
 pub struct LogLine {
+    /// The runner's number for the line, counting from 0: a line re-sent with the same number
+    /// (a retried request) is stored once.
+    #[oai(validator(minimum(value = "0")), skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
     /// When it was logged.
     pub at: DateTime<Utc>,
     /// Its severity.
@@ -444,10 +459,11 @@ impl LogLine {
         log_line::ActiveModel {
             id: NotSet,
             run_id: Set(run_id.to_string()),
+            seq: Set(self.seq),
             at_ms: Set(self.at.timestamp_millis()),
             severity: Set(self.level.severity()),
-            origin: Set(crate::text(&self.origin)),
-            message: Set(crate::text(&self.message)),
+            origin: Set(crate::without_nul(&self.origin)),
+            message: Set(crate::without_nul(&self.message)),
         }
     }
 }
@@ -467,7 +483,8 @@ impl From<log_line::Model> for LogEntry {
         LogEntry {
             id: m.id,
             line: LogLine {
-                at: time(m.at_ms),
+                seq: m.seq,
+                at: from_millis(m.at_ms),
                 level: LogLevel::from_severity(m.severity),
                 origin: m.origin,
                 message: m.message,
@@ -515,6 +532,6 @@ pub struct Health {
 }
 
 /// Milliseconds since the epoch as a UTC time (clamped to what chrono can show).
-pub fn time(ms: i64) -> DateTime<Utc> {
+pub fn from_millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }

@@ -33,6 +33,12 @@ const SECRET_KEYS: &[&str] = &[
     "slack_webhook_url",
     "authorization",
     "auth",
+    "passphrase",
+    "accountkey",
+    "account_key",
+    "private_key_passphrase",
+    "sig",
+    "signature",
 ];
 
 /// Whether a config key names a secret: one of the known names, or any key ending in
@@ -81,8 +87,72 @@ fn is_reference(v: &Value) -> bool {
     })
 }
 
-/// `scheme://user:password@host/…` → `scheme://user:***@host/…`; anything else unchanged.
+/// Free text (a log line, an error message) with the secrets it may hold replaced: the password
+/// of every URL in it, secret-looking query parameters, and `key=value` pairs whose key names a
+/// secret (`password=…`, `AccountKey=…`).
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&redact_word(word));
+    }
+    out
+}
+
+fn redact_word(word: &str) -> String {
+    let word = redact_url(word);
+    // `k=v;k2=v2` (connection strings) and `a?k=v&k2=v2` (query strings) alike.
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word.as_str();
+    while let Some(eq) = rest.find('=') {
+        let key_start = rest[..eq]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .map_or(0, |i| i + 1);
+        let value_end = rest[eq + 1..]
+            .find(['&', ';', ',', '"', '\'', ')'])
+            .map_or(rest.len(), |i| eq + 1 + i);
+        out.push_str(&rest[..=eq]);
+        let key = &rest[key_start..eq];
+        let value = &rest[eq + 1..value_end];
+        if is_secret_key(key) && !value.is_empty() {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(value);
+        }
+        rest = &rest[value_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `scheme://user:password@host/…` → `scheme://user:***@host/…`, and secret-looking query
+/// parameters (`?password=…`, `&sig=…`) replaced too; anything else unchanged.
 pub fn redact_url(s: &str) -> String {
+    let credentials = redact_url_credentials(s);
+    match credentials.find("://").and(credentials.find('?')) {
+        Some(q) => {
+            let (base, query) = credentials.split_at(q);
+            let mut out = base.to_string();
+            for (i, pair) in query[1..].split('&').enumerate() {
+                out.push(if i == 0 { '?' } else { '&' });
+                match pair.split_once('=') {
+                    Some((k, v)) if is_secret_key(k) && !v.is_empty() => {
+                        out.push_str(k);
+                        out.push('=');
+                        out.push_str(REDACTED);
+                    }
+                    _ => out.push_str(pair),
+                }
+            }
+            out
+        }
+        None => credentials,
+    }
+}
+
+fn redact_url_credentials(s: &str) -> String {
     let Some(scheme_end) = s.find("://") else {
         return s.to_string();
     };
@@ -146,6 +216,24 @@ mod tests {
         assert_eq!(
             redacted["target"]["s3"]["endpoint_url"],
             "http://minio:9000"
+        );
+    }
+
+    #[test]
+    fn free_text_keeps_its_words_and_loses_its_secrets() {
+        let line =
+            "cannot connect to postgres://etl:hunter2@db:5432/shop?sslmode=require&password=x2 \
+                    (DSN host=db password=s3cret;AccountKey=abc==;user=etl) rows=42";
+        let redacted = redact_text(line);
+        for secret in ["hunter2", "x2 ", "s3cret", "abc=="] {
+            assert!(!redacted.contains(secret), "{secret} leaked: {redacted}");
+        }
+        assert!(redacted.contains("sslmode=require"), "{redacted}");
+        assert!(redacted.contains("user=etl"), "{redacted}");
+        assert!(redacted.contains("rows=42"), "{redacted}");
+        assert!(
+            redacted.starts_with("cannot connect to postgres://etl:***@db:5432/shop"),
+            "{redacted}"
         );
     }
 

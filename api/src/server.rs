@@ -7,11 +7,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use fastlane_migrations::{Migrator, MigratorTrait};
 use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::middleware::CatchPanic;
 use poem::{http::Method, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait,
+};
 use tokio::sync::broadcast;
 
+use crate::body::MAX_BODY_BYTES;
 use crate::error::{to_json_error, ApiError};
 use crate::ingest::Ingest;
 use crate::routes::health::HealthApi;
@@ -35,14 +39,11 @@ pub struct ServeConfig {
     pub max_connections: u32,
 }
 
-/// Largest request body accepted (1000 log lines of a few KiB each fit).
-const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-
 /// Open the database, apply the migrations and build the service's routes. `telemetry` is also
 /// what the request counter middleware feeds.
 pub async fn app(config: &ServeConfig) -> anyhow::Result<(impl Endpoint + use<>, &'static str)> {
     let db = connect(&config.database_url, config.max_connections).await?;
-    Migrator::up(&db, None)
+    migrate(&db)
         .await
         .context("applying the database migrations")?;
     let backend = match db.get_database_backend() {
@@ -90,6 +91,7 @@ pub async fn app(config: &ServeConfig) -> anyhow::Result<(impl Endpoint + use<>,
                 ep.call(req).await.map(IntoResponse::into_response)
             }
         })
+        .with(CatchPanic::new())
         .catch_all_error(to_json_error)
         .around(move |ep, req| {
             let telemetry = telemetry.clone();
@@ -106,6 +108,19 @@ pub async fn app(config: &ServeConfig) -> anyhow::Result<(impl Endpoint + use<>,
             }
         });
     Ok((routes, backend))
+}
+
+/// Apply the pending migrations. On PostgreSQL they run in one transaction holding an advisory
+/// lock, so replicas starting together apply them once (the others wait, then find them done).
+async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SELECT pg_advisory_xact_lock(7213891634)")
+        .await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// Serve until SIGINT/SIGTERM, then finish the requests in flight.
@@ -157,28 +172,16 @@ async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConn
     })
 }
 
-/// Bodies are read whole: refuse one past [`MAX_BODY_BYTES`] (or of unknown size) up front.
+/// A declared body past [`MAX_BODY_BYTES`] is refused before it is read (`Body` also stops
+/// reading at the limit, whatever the headers say).
 fn check_body_size(req: &Request) -> poem::Result<()> {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Ok(());
-    }
     let length = req
         .headers()
         .get(poem::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let chunked = req
-        .headers()
-        .contains_key(poem::http::header::TRANSFER_ENCODING);
     match length {
-        Some(n) if n > MAX_BODY_BYTES => Err(poem::Error::from_string(
-            format!("the body is {n} bytes, more than the {MAX_BODY_BYTES} accepted"),
-            poem::http::StatusCode::PAYLOAD_TOO_LARGE,
-        )),
-        None if chunked => Err(poem::Error::from_string(
-            "send the body with a Content-Length",
-            poem::http::StatusCode::LENGTH_REQUIRED,
-        )),
+        Some(n) if n > MAX_BODY_BYTES => Err(ApiError::payload_too_large(n).into()),
         _ => Ok(()),
     }
 }
@@ -191,12 +194,14 @@ fn authorize(token: Option<&str>, req: &Request) -> poem::Result<()> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
+    // The scheme is case-insensitive (RFC 9110), the token is not.
     let given = req
         .headers()
         .get(poem::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim());
     let same = given.len() == token.len()
         && given
             .bytes()

@@ -105,6 +105,11 @@ impl Default for Telemetry {
 impl Telemetry {
     /// Count one answered request.
     pub fn record_request(&self, method: &str, status: u16, elapsed: Duration) {
+        // Any method string can arrive: only the known ones become label values.
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+            _ => "OTHER",
+        };
         self.inner
             .requests
             .get_or_create(&RequestLabels {

@@ -63,6 +63,7 @@ enum LogLines {
     Table,
     Id,
     RunId,
+    Seq,
     AtMs,
     Severity,
     Origin,
@@ -157,13 +158,28 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // A sample is identified by its run and time: a re-sent one is stored once.
+        manager
+            .create_index(
+                index(
+                    "uq_metric_samples_run_at",
+                    MetricSamples::Table,
+                    [
+                        MetricSamples::RunId.into_iden(),
+                        MetricSamples::AtMs.into_iden(),
+                    ],
+                )
+                .unique()
+                .to_owned(),
+            )
+            .await?;
         manager
             .create_index(index(
-                "idx_metric_samples_run_at",
+                "idx_metric_samples_run_id",
                 MetricSamples::Table,
                 [
                     MetricSamples::RunId.into_iden(),
-                    MetricSamples::AtMs.into_iden(),
+                    MetricSamples::Id.into_iden(),
                 ],
             ))
             .await?;
@@ -174,6 +190,7 @@ impl MigrationTrait for Migration {
                     .if_not_exists()
                     .col(big_pk_auto(LogLines::Id))
                     .col(string_len(LogLines::RunId, 64))
+                    .col(big_integer_null(LogLines::Seq))
                     .col(big_integer(LogLines::AtMs))
                     .col(small_integer(LogLines::Severity))
                     .col(string_len(LogLines::Origin, 200))
@@ -192,6 +209,19 @@ impl MigrationTrait for Migration {
                 LogLines::Table,
                 [LogLines::RunId.into_iden(), LogLines::Id.into_iden()],
             ))
+            .await?;
+        // A line the runner numbered is stored once, however often it was sent (NULLs are
+        // distinct: unnumbered lines are never merged).
+        manager
+            .create_index(
+                index(
+                    "uq_log_lines_run_seq",
+                    LogLines::Table,
+                    [LogLines::RunId.into_iden(), LogLines::Seq.into_iden()],
+                )
+                .unique()
+                .to_owned(),
+            )
             .await
     }
 

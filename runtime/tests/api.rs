@@ -118,21 +118,24 @@ async fn lifecycle(backend: Backend) {
         sample("2026-11-22T10:00:02Z", 200),
         sample("2026-11-22T10:00:03.500Z", 300),
     ]);
-    let (status, body) = api
-        .call(
-            "POST",
-            &format!("/api/v1/runs/{run_id}/metrics"),
-            Some(&samples),
-        )
-        .await;
-    assert_eq!(
-        (status, body["accepted"].as_u64()),
-        (201, Some(3)),
-        "{body}"
-    );
+    // A retried POST (its answer lost) stores nothing twice: a run has one sample per time.
+    for _ in 0..2 {
+        let (status, body) = api
+            .call(
+                "POST",
+                &format!("/api/v1/runs/{run_id}/metrics"),
+                Some(&samples),
+            )
+            .await;
+        assert_eq!(
+            (status, body["accepted"].as_u64()),
+            (201, Some(3)),
+            "{body}"
+        );
+    }
     let series = api.get(&format!("/api/v1/runs/{run_id}/metrics")).await;
     let items = series["items"].as_array().unwrap();
-    assert_eq!(items.len(), 3);
+    assert_eq!(items.len(), 3, "{series}");
     assert_eq!(items[2]["rows_loaded"], 300);
     assert_eq!(items[2]["load_rows_per_s"], 980.25);
     assert_eq!(items[2]["rss_bytes"], 123456789);
@@ -155,15 +158,20 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(loaded, vec![json!(200)]);
 
     // Logs: stored, filtered by minimum level, paged by id.
+    // Numbered lines sent twice (a retried POST) are stored once.
     let lines = json!([
-        {"at": "2026-11-22T10:00:01Z", "level": "info", "origin": "fastlane", "message": "run started"},
-        {"at": "2026-11-22T10:00:02Z", "level": "warn", "origin": "transform:mask", "message": "column email is null"},
-        {"at": "2026-11-22T10:00:03Z", "level": "error", "origin": "fastlane", "message": "target s3: access denied"},
+        {"seq": 0, "at": "2026-11-22T10:00:01Z", "level": "info", "origin": "fastlane", "message": "run started"},
+        {"seq": 1, "at": "2026-11-22T10:00:02Z", "level": "warn", "origin": "transform:mask", "message": "column email is null"},
+        {"seq": 2, "at": "2026-11-22T10:00:03Z", "level": "error", "origin": "fastlane", "message": "target s3: access denied"},
     ]);
-    let (status, body) = api
-        .call("POST", &format!("/api/v1/runs/{run_id}/logs"), Some(&lines))
-        .await;
-    assert_eq!(status, 201, "{body}");
+    for _ in 0..2 {
+        let (status, body) = api
+            .call("POST", &format!("/api/v1/runs/{run_id}/logs"), Some(&lines))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let all = api.get(&format!("/api/v1/runs/{run_id}/logs")).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 3, "{all}");
     let warn = api
         .get(&format!("/api/v1/runs/{run_id}/logs?level=warn"))
         .await;
@@ -220,6 +228,19 @@ async fn lifecycle(backend: Backend) {
     assert!(
         body["message"].as_str().unwrap().contains("completed"),
         "{body}"
+    );
+    // Nor do its counts or error: a late progress update must not overwrite the final one.
+    let (status, body) = api
+        .call(
+            "PATCH",
+            &format!("/api/v1/runs/{run_id}"),
+            Some(&json!({"rows_loaded": 5, "error": "late"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        api.get(&format!("/api/v1/runs/{run_id}")).await["rows_loaded"],
+        990
     );
 
     // The live stream of a finished run: the run, its samples and lines, the run again, end.
@@ -457,6 +478,20 @@ async fn bad_requests(backend: Backend) {
             "from",
         ),
         ("GET", "/api/v1/nothing-here".into(), None, 404, "Not Found"),
+        (
+            "GET",
+            "/api/v1/pipelines?offset=9223372036854775808".into(),
+            None,
+            400,
+            "offset",
+        ),
+        (
+            "GET",
+            "/api/v1/pipelines/p1/runs?offset=10000000000".into(),
+            None,
+            400,
+            "offset",
+        ),
     ];
     for (method, path, body, expected, needle) in cases {
         let (status, answer) = api.call(method, &path, body.as_ref()).await;
@@ -471,6 +506,40 @@ async fn bad_requests(backend: Backend) {
             "{method} {path}: the message should name {needle:?}: {text}"
         );
     }
+
+    // The scheme of the Authorization header is case-insensitive.
+    let response = reqwest::Client::new()
+        .put(format!("{}/api/v1/pipelines/p2", monitor.url))
+        .header("authorization", "bearer s3cret-token")
+        .json(&pipeline_spec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+
+    // A body declared past 16 MiB is refused before any of it is read.
+    let answer = tokio::task::spawn_blocking({
+        let (addr, path) = (
+            monitor.url.trim_start_matches("http://").to_string(),
+            format!("/api/v1/runs/{run_id}/logs"),
+        );
+        move || {
+            use std::io::{Read, Write};
+            let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+            write!(
+                stream,
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer s3cret-token\r\n\
+                 Content-Type: application/json\r\nContent-Length: 17000000\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            answer
+        }
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 
     // A NUL character is stored (as U+FFFD) rather than breaking PostgreSQL text.
     let (status, body) = api

@@ -69,6 +69,35 @@ async fn latest_run(api: &Client) -> Value {
         .await
 }
 
+/// Wait until the only pipeline's latest run has reported a sample with rows loaded; its id.
+async fn wait_until_loading(api: &Client) -> String {
+    let pipelines = api
+        .wait_for("/api/v1/pipelines", Duration::from_secs(30), |_, b| {
+            b["total"] == 1
+        })
+        .await;
+    let id = pipelines["items"][0]["id"].as_str().unwrap().to_string();
+    let run = api
+        .wait_for(
+            &format!("/api/v1/pipelines/{id}/runs/latest"),
+            Duration::from_secs(30),
+            |s, _| s == 200,
+        )
+        .await;
+    let run_id = run["id"].as_str().unwrap().to_string();
+    api.wait_for(
+        &format!("/api/v1/runs/{run_id}/metrics"),
+        Duration::from_secs(30),
+        |_, b| {
+            b["items"]
+                .as_array()
+                .is_some_and(|i| i.iter().any(|s| s["rows_loaded"].as_i64() > Some(0)))
+        },
+    )
+    .await;
+    run_id
+}
+
 /// A loopback port nothing listens on (yet).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -311,27 +340,8 @@ async fn the_api_killed_during_a_run_does_not_stop_it() {
     .spawn()
     .unwrap();
     let api = monitor.client(None);
-    // Wait until the run is recorded and has reported a sample, then kill the service.
-    let pipelines = api
-        .wait_for("/api/v1/pipelines", Duration::from_secs(30), |_, b| {
-            b["total"] == 1
-        })
-        .await;
-    let id = pipelines["items"][0]["id"].as_str().unwrap().to_string();
-    let run = api
-        .wait_for(
-            &format!("/api/v1/pipelines/{id}/runs/latest"),
-            Duration::from_secs(30),
-            |s, _| s == 200,
-        )
-        .await;
-    let run_id = run["id"].as_str().unwrap().to_string();
-    api.wait_for(
-        &format!("/api/v1/runs/{run_id}/metrics"),
-        Duration::from_secs(30),
-        |_, b| b["items"].as_array().is_some_and(|i| !i.is_empty()),
-    )
-    .await;
+    // Once rows are loaded and reported, kill the service.
+    wait_until_loading(&api).await;
     monitor.kill();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
@@ -347,5 +357,48 @@ async fn the_api_killed_during_a_run_does_not_stop_it() {
         String::from_utf8_lossy(&out.stderr).contains("could not be delivered"),
         "{}",
         text(&out)
+    );
+}
+
+/// Stopped by SIGTERM while it goes: the run is recorded `exited` with what it did, and the
+/// transform's own log lines arrived tagged with its name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_run_is_recorded_exited() {
+    let dir = tempfile::tempdir().unwrap();
+    let monitor = Monitor::start(&database(Backend::Sqlite, dir.path()).await, None);
+    let mut config = config(dir.path(), 50_000_000);
+    config["transform"] = json!({"wasm": wasm("hostile"), "config": {"mode": "log"}});
+    write_config(dir.path(), &config);
+    let child = run_command(dir.path(), &monitor.url, &["--api-interval", "0.1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let api = monitor.client(None);
+    let run_id = wait_until_loading(&api).await;
+    common::terminate(child.id());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+
+    let run = api.get(&format!("/api/v1/runs/{run_id}")).await;
+    assert_eq!(run["status"], "exited", "{run}");
+    assert!(run["finished_at"].is_string(), "{run}");
+    let extracted = run["rows_extracted"].as_i64().unwrap();
+    assert!(extracted > 0 && extracted < 50_000_000, "{run}");
+    let logs = api.get(&format!("/api/v1/runs/{run_id}/logs")).await;
+    let guest: Vec<&Value> = logs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["origin"] == "transform:hostile")
+        .collect();
+    assert!(
+        guest.iter().any(|l| l["message"]
+            .as_str()
+            .unwrap()
+            .contains("hello from hostile log")),
+        "{logs}"
     );
 }

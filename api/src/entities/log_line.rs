@@ -11,6 +11,8 @@ pub struct Model {
     pub id: i64,
     /// The run that logged it.
     pub run_id: String,
+    /// The runner's number for the line (a re-sent line is stored once).
+    pub seq: Option<i64>,
     /// Milliseconds since the Unix epoch.
     pub at_ms: i64,
     /// 10 trace, 20 debug, 30 info, 40 warn, 50 error: a minimum-level filter is `>=`.

@@ -28,10 +28,12 @@ struct Follow {
     last_update: i64,
     pending: VecDeque<RunEvent>,
     finished: bool,
-    first: bool,
+    /// The last look found a full page: look again at once (catching up), else wait.
+    more: bool,
 }
 
-/// Events of `run` from now until it finishes (or the client goes away).
+/// Events of `run`: its record, its samples and lines so far (a page at a time, as the client
+/// reads them), then the new ones as they come, until it finishes (or the client goes away).
 pub fn events(state: State, run: run::Model) -> BoxStream<'static, RunEvent> {
     let follow = Follow {
         wake: state.changes.subscribe(),
@@ -42,7 +44,7 @@ pub fn events(state: State, run: run::Model) -> BoxStream<'static, RunEvent> {
         last_update: run.updated_at_ms,
         pending: VecDeque::from([RunEvent::Run(Run::from(run.clone()))]),
         finished: false,
-        first: true,
+        more: true,
     };
     stream::unfold(follow, |mut f| async move {
         loop {
@@ -52,10 +54,9 @@ pub fn events(state: State, run: run::Model) -> BoxStream<'static, RunEvent> {
             if f.finished {
                 return None;
             }
-            if !f.first {
+            if !f.more {
                 f.wait().await;
             }
-            f.first = false;
             if let Err(e) = f.catch_up().await {
                 tracing::warn!(run = %f.run_id, "live stream stopped: {e}");
                 return None;
@@ -83,7 +84,8 @@ impl Follow {
         }
     }
 
-    /// Queue what was stored since the last look; the final run record once it finished.
+    /// Queue a page of what was stored since the last look; the final run record once it
+    /// finished and everything before it was sent.
     async fn catch_up(&mut self) -> Result<(), DbErr> {
         let db = &self.state.db;
         // Read the run first: rows stored before it finished are then all visible below.
@@ -94,38 +96,36 @@ impl Follow {
             self.finished = true;
             return Ok(());
         };
-        loop {
-            let samples = metric_sample::Entity::find()
-                .filter(metric_sample::Column::RunId.eq(&*self.run_id))
-                .filter(metric_sample::Column::Id.gt(self.last_sample))
-                .order_by_asc(metric_sample::Column::Id)
-                .limit(PAGE)
-                .all(db)
-                .await?;
-            let logs = log_line::Entity::find()
-                .filter(log_line::Column::RunId.eq(&*self.run_id))
-                .filter(log_line::Column::Id.gt(self.last_log))
-                .order_by_asc(log_line::Column::Id)
-                .limit(PAGE)
-                .all(db)
-                .await?;
-            let more = samples.len() as u64 == PAGE || logs.len() as u64 == PAGE;
-            if let Some(last) = samples.last() {
-                self.last_sample = last.id;
-            }
-            if let Some(last) = logs.last() {
-                self.last_log = last.id;
-            }
-            self.pending.extend(
-                samples
-                    .into_iter()
-                    .map(|s| RunEvent::Sample(MetricSample::from(s))),
-            );
-            self.pending
-                .extend(logs.into_iter().map(|l| RunEvent::Log(LogEntry::from(l))));
-            if !more {
-                break;
-            }
+        let samples = metric_sample::Entity::find()
+            .filter(metric_sample::Column::RunId.eq(&*self.run_id))
+            .filter(metric_sample::Column::Id.gt(self.last_sample))
+            .order_by_asc(metric_sample::Column::Id)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        let logs = log_line::Entity::find()
+            .filter(log_line::Column::RunId.eq(&*self.run_id))
+            .filter(log_line::Column::Id.gt(self.last_log))
+            .order_by_asc(log_line::Column::Id)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        self.more = samples.len() as u64 == PAGE || logs.len() as u64 == PAGE;
+        if let Some(last) = samples.last() {
+            self.last_sample = last.id;
+        }
+        if let Some(last) = logs.last() {
+            self.last_log = last.id;
+        }
+        self.pending.extend(
+            samples
+                .into_iter()
+                .map(|s| RunEvent::Sample(MetricSample::from(s))),
+        );
+        self.pending
+            .extend(logs.into_iter().map(|l| RunEvent::Log(LogEntry::from(l))));
+        if self.more {
+            return Ok(());
         }
         let finished = RunStatus::parse(&run.status).is_some_and(RunStatus::is_finished);
         if run.updated_at_ms != self.last_update || finished {

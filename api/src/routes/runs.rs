@@ -5,8 +5,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::{page_limit, ApiTags, NoContent, State, DEFAULT_PAGE};
@@ -66,15 +65,23 @@ impl RunsApi {
             started_at_ms: Set(new.started_at.map_or(now, |t| t.timestamp_millis())),
             finished_at_ms: Set(status.is_finished().then_some(now)),
             replication_mode: Set(new.details.replication_mode.map(|m| m.as_str().into())),
-            start_offset: Set(new.details.start_offset.as_deref().map(crate::text)),
+            start_offset: Set(new.details.start_offset.as_deref().map(crate::without_nul)),
             end_offset: Set(None),
             rows_extracted: Set(0),
             rows_transformed: Set(0),
             rows_loaded: Set(0),
             rows_dropped: Set(0),
             error: Set(None),
-            transform_name: Set(new.details.transform_name.as_deref().map(crate::text)),
-            transform_hash: Set(new.details.transform_hash.as_deref().map(crate::text)),
+            transform_name: Set(new
+                .details
+                .transform_name
+                .as_deref()
+                .map(crate::without_nul)),
+            transform_hash: Set(new
+                .details
+                .transform_hash
+                .as_deref()
+                .map(crate::without_nul)),
             updated_at_ms: Set(now),
         };
         if let Err(e) = run::Entity::insert(row)
@@ -111,6 +118,7 @@ impl RunsApi {
         /// Runs per page (1 to 1000, default 50).
         limit: Query<Option<u64>>,
         /// Runs to skip.
+        #[oai(validator(maximum(value = "1000000000")))]
         offset: Query<Option<u64>>,
     ) -> ApiResult<Json<RunPage>> {
         self.require_pipeline(&id.0).await?;
@@ -165,8 +173,9 @@ impl RunsApi {
         Ok(Json(self.0.run(&run_id.0).await?.into()))
     }
 
-    /// Update a run's status, offsets, counts or error. A finished run's status is final: a
-    /// different status is a 409, the same one is accepted (a retried final update).
+    /// Update a run's status, offsets, counts or error while it runs. A finished run does not
+    /// change: the same final status again (a retried final update) is answered with the run as
+    /// stored, anything else is a 409.
     #[oai(path = "/runs/:run_id", method = "patch", operation_id = "update_run")]
     async fn update(
         &self,
@@ -176,21 +185,13 @@ impl RunsApi {
     ) -> ApiResult<Json<Run>> {
         let current = self.0.run(&run_id.0).await?;
         let update = body.0;
-        let status = RunStatus::parse(&current.status).unwrap_or(RunStatus::Failed);
-        if let Some(next) = update.status {
-            if status.is_finished() && next != status {
-                return Err(ApiError::conflict(format!(
-                    "run `{}` is {} and cannot become {}",
-                    run_id.0,
-                    status.as_str(),
-                    next.as_str()
-                )));
-            }
+        if let Some(done) = finished_run(&current, update.status)? {
+            return Ok(Json(done));
         }
         let mut row = current.into_active_model();
         if let Some(next) = update.status {
             row.status = Set(next.as_str().into());
-            if next.is_finished() && update.finished_at.is_none() && !status.is_finished() {
+            if next.is_finished() && update.finished_at.is_none() {
                 row.finished_at_ms = Set(Some(chrono::Utc::now().timestamp_millis()));
             }
         }
@@ -200,7 +201,7 @@ impl RunsApi {
         if let Some(m) = update.details.replication_mode {
             row.replication_mode = Set(Some(m.as_str().into()));
         }
-        let text = |v: Option<String>| v.as_deref().map(crate::text);
+        let text = |v: Option<String>| v.as_deref().map(crate::without_nul);
         if let Some(v) = text(update.details.start_offset) {
             row.start_offset = Set(Some(v));
         }
@@ -227,9 +228,22 @@ impl RunsApi {
             }
         }
         row.updated_at_ms = Set(chrono::Utc::now().timestamp_millis());
-        let saved = row.update(&self.0.db).await?;
+        // Applied only while the run is still running: of two concurrent final updates, one
+        // wins and the other is answered as if it came after.
+        let applied = run::Entity::update_many()
+            .set(row)
+            .filter(run::Column::Id.eq(run_id.0.as_str()))
+            .filter(run::Column::Status.eq(RunStatus::Running.as_str()))
+            .exec(&self.0.db)
+            .await?;
+        let stored = self.0.run(&run_id.0).await?;
+        if applied.rows_affected == 0 {
+            if let Some(done) = finished_run(&stored, update.status)? {
+                return Ok(Json(done));
+            }
+        }
         self.0.changed(&run_id.0);
-        Ok(Json(saved.into()))
+        Ok(Json(stored.into()))
     }
 
     /// Delete a run with its metrics and logs.
@@ -262,6 +276,29 @@ impl RunsApi {
             Some(_) => Ok(()),
             None => Err(ApiError::not_found(format!("no pipeline `{id}`"))),
         }
+    }
+}
+
+/// A finished run does not change: the same final status again (a retried final update) gets the
+/// run as stored, anything else a 409. `None` while the run is still running.
+fn finished_run(run: &run::Model, next: Option<RunStatus>) -> ApiResult<Option<Run>> {
+    let status = RunStatus::parse(&run.status).unwrap_or(RunStatus::Failed);
+    if !status.is_finished() {
+        return Ok(None);
+    }
+    match next {
+        Some(next) if next == status => Ok(Some(run.clone().into())),
+        Some(next) => Err(ApiError::conflict(format!(
+            "run `{}` is {} and cannot become {}",
+            run.id,
+            status.as_str(),
+            next.as_str()
+        ))),
+        None => Err(ApiError::conflict(format!(
+            "run `{}` is {}: a finished run does not change",
+            run.id,
+            status.as_str()
+        ))),
     }
 }
 

@@ -10,11 +10,12 @@ use serde_json::json;
 use super::{prepare, RunArgs, EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED};
 use crate::config::{self, ResolvedConfig};
 use crate::monitor::reporter::{
-    final_update, ApiSettings, Delivery, PipelineSpec, RunDetails, RunReporter, RunStart,
-    RunUpdate, MIN_INTERVAL,
+    clip, final_update, offset_text, ApiSettings, Delivery, PipelineSpec, RunDetails, RunReporter,
+    RunStart, RunUpdate, MIN_INTERVAL,
 };
 use crate::monitor::{memory_usage, progress::human, rate, Progress, RunMetrics};
 use crate::pipeline::{Pipeline, RunOutcome, RunStatus, Shutdown};
+use fastlane_api::model::{MAX_NAME_CHARS, MAX_TARGET_ID_CHARS};
 
 pub(crate) async fn run(args: RunArgs) -> u8 {
     let resolved = match config::load(
@@ -121,7 +122,7 @@ fn start_reporting(args: &RunArgs, resolved: &ResolvedConfig) -> Option<RunRepor
     let pipeline = PipelineSpec {
         source_type: resolved.source_type.clone(),
         target_type: resolved.target_type.clone(),
-        target_id,
+        target_id: clip(target_id, MAX_TARGET_ID_CHARS),
         config: match fastlane_api::redact::redact_config(&resolved.document) {
             serde_json::Value::Object(map) => map.into_iter().collect(),
             _ => Default::default(),
@@ -235,7 +236,7 @@ async fn start(
         if let Some(reporter) = reporter {
             reporter.update(RunUpdate {
                 details: RunDetails {
-                    transform_name: Some(t.info.name.clone()),
+                    transform_name: Some(clip(t.info.name.clone(), MAX_NAME_CHARS)),
                     transform_hash: Some(t.digest.clone()),
                     ..RunDetails::default()
                 },
@@ -319,7 +320,7 @@ async fn open_source(
         if let Some(reporter) = reporter {
             reporter.update(RunUpdate {
                 details: RunDetails {
-                    start_offset: Some(offset.to_string()),
+                    start_offset: Some(offset_text(offset)),
                     ..RunDetails::default()
                 },
                 ..RunUpdate::default()

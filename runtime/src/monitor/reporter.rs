@@ -20,7 +20,8 @@ use fastlane_api::model;
 pub use fastlane_api::model::{
     LogLevel, LogLine, MetricSample, PipelineSpec, RunDetails, RunUpdate,
 };
-use fastlane_connectors::ReplicationMode;
+use fastlane_api::redact::redact_text;
+use fastlane_connectors::{Offset, ReplicationMode};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -62,14 +63,37 @@ pub fn final_update(outcome: &RunOutcome) -> RunUpdate {
     RunUpdate {
         status: Some(api_status(outcome.status)),
         finished_at: Some(Utc::now()),
-        end_offset: outcome.end_offset.as_ref().map(ToString::to_string),
+        end_offset: outcome.end_offset.as_ref().map(offset_text),
         rows_extracted: Some(count(m.extracted.rows())),
         rows_transformed: Some(count(m.transformed.rows())),
         rows_loaded: Some(count(m.loaded.rows())),
         rows_dropped: Some(count(m.dropped())),
-        error: outcome.error.clone(),
+        error: outcome
+            .error
+            .as_deref()
+            .map(|e| clip(redact_text(e), model::MAX_TEXT_CHARS)),
         ..RunUpdate::default()
     }
+}
+
+/// An offset as the API stores it: the key's value as text (no quotes around a text key),
+/// clipped to the API's limit.
+pub fn offset_text(offset: &Offset) -> String {
+    let text = match offset {
+        Offset::Int(v) => v.to_string(),
+        Offset::UInt(v) => v.to_string(),
+        Offset::Text(v) => v.clone(),
+    };
+    clip(text, model::MAX_OFFSET_CHARS)
+}
+
+/// At most `max` characters of `text` (the API refuses longer values, and a refused final
+/// update would leave the run `running`).
+pub fn clip(mut text: String, max: usize) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(max) {
+        text.truncate(cut);
+    }
+    text
 }
 
 /// `earlier`, with every field `later` sets taken from `later`.
@@ -111,10 +135,11 @@ impl From<TappedEvent> for LogLine {
             _ => LogLevel::Trace,
         };
         Self {
+            seq: None,
             at: event.at,
             level,
-            origin: event.origin,
-            message: event.message,
+            origin: clip(event.origin, model::MAX_NAME_CHARS),
+            message: clip(redact_text(&event.message), model::MAX_TEXT_CHARS),
         }
     }
 }

@@ -15,7 +15,9 @@ use super::outbox::{Item, Shared};
 use super::{api_mode, pipeline_id, PipelineSpec, RunStart};
 
 /// Time limit of every HTTP call, from connecting to the end of the response.
-pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+/// A call that timed out may still have been stored: the API stores a re-sent sample or
+/// numbered log line once.
+pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the task lets new items gather, so that log lines go in batches.
 const LINGER: Duration = Duration::from_millis(100);
 /// First retry delay; it doubles up to [`BACKOFF_CAP`].

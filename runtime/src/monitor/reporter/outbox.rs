@@ -97,6 +97,8 @@ pub(super) struct Outbox {
     /// The API refused the registration: nothing can be delivered any more.
     pub(super) closed: bool,
     pub(super) last_error: Option<String>,
+    /// The number the next log line gets.
+    pub(super) next_seq: i64,
 }
 
 impl Default for Outbox {
@@ -111,6 +113,7 @@ impl Default for Outbox {
             refused: 0,
             pipeline_registered: false,
             run_created: false,
+            next_seq: 0,
             closed: false,
             last_error: None,
         }
@@ -201,8 +204,13 @@ impl Shared {
         self.push(|o| o.metrics.push(sample));
     }
 
-    pub(super) fn push_log(&self, line: LogLine) {
-        self.push(|o| o.logs.push(line));
+    /// Queue a line, numbered in the order lines arrive (the API stores a re-sent line once).
+    pub(super) fn push_log(&self, mut line: LogLine) {
+        self.push(|o| {
+            line.seq = Some(o.next_seq);
+            o.next_seq += 1;
+            o.logs.push(line);
+        });
     }
 
     pub(super) fn push_update(&self, update: RunUpdate) {

@@ -92,6 +92,7 @@ fn sample(n: usize) -> MetricSample {
 
 fn line(message: &str) -> LogLine {
     LogLine {
+        seq: None,
         at: Utc::now(),
         level: LogLevel::Info,
         origin: "fastlane".into(),
@@ -280,4 +281,27 @@ fn api_error_bodies_give_their_message() {
     );
     assert_eq!(error_detail("  bad gateway \n"), ": bad gateway");
     assert_eq!(error_detail(""), "");
+}
+
+#[test]
+fn log_lines_are_numbered_in_arrival_order() {
+    let shared = Shared::default();
+    for message in ["a", "b", "c"] {
+        shared.push_log(line(message));
+    }
+    let numbers: Vec<_> = shared.lock().logs.take(10).iter().map(|l| l.seq).collect();
+    assert_eq!(numbers, [Some(0), Some(1), Some(2)]);
+}
+
+#[test]
+fn values_are_clipped_to_what_the_api_accepts() {
+    assert_eq!(clip("ééé".into(), 2), "éé");
+    assert_eq!(clip("abc".into(), 10), "abc");
+    let long = Offset::Text("k".repeat(5000));
+    assert_eq!(
+        offset_text(&long).len(),
+        fastlane_api::model::MAX_OFFSET_CHARS
+    );
+    assert_eq!(offset_text(&Offset::Text("abc".into())), "abc");
+    assert_eq!(offset_text(&Offset::UInt(u64::MAX)), "18446744073709551615");
 }
