@@ -164,12 +164,26 @@ async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConn
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
-    Database::connect(options).await.with_context(|| {
-        format!(
-            "cannot open the database {}",
-            crate::redact::redact_url(url)
-        )
-    })
+    let shown = crate::redact::redact_url(url);
+    match Database::connect(options).await {
+        Ok(db) => Ok(db),
+        // The pool only says it timed out: one direct connection says why (refused, unknown
+        // host, authentication failed, no such database).
+        Err(e) if url.starts_with("postgres") => {
+            use sea_orm::sqlx::Connection;
+            let cause = match tokio::time::timeout(
+                Duration::from_secs(10),
+                sea_orm::sqlx::PgConnection::connect(url),
+            )
+            .await
+            {
+                Ok(Err(cause)) => cause.to_string(),
+                _ => e.to_string(),
+            };
+            Err(anyhow::anyhow!("cannot open the database {shown}: {cause}"))
+        }
+        Err(e) => Err(anyhow::anyhow!("cannot open the database {shown}: {e}")),
+    }
 }
 
 /// A declared body past [`MAX_BODY_BYTES`] is refused before it is read (`Body` also stops

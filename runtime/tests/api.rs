@@ -615,3 +615,40 @@ async fn data_survives_a_restart() {
     let pipeline = monitor.client(None).get("/api/v1/pipelines/p1").await;
     assert_eq!(pipeline["target_id"], "lake/orders");
 }
+
+/// A database the service cannot open: it exits non-zero and says which and why.
+#[test]
+fn an_unusable_database_stops_the_service_with_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            format!(
+                "sqlite://{}/missing/dir/monitor.db?mode=rwc",
+                dir.path().display()
+            ),
+            "unable to open database file",
+        ),
+        (
+            "postgres://fastlane:hunter2@127.0.0.1:1/monitor".to_string(),
+            "Connection refused",
+        ),
+    ];
+    for (url, cause) in cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fastlane"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+            .env_remove("FASTLANE_API_TOKEN")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        assert!(
+            stderr.contains("cannot open the database"),
+            "{url}: {stderr}"
+        );
+        assert!(stderr.contains(cause), "{url}: {stderr}");
+        assert!(
+            !stderr.contains("hunter2"),
+            "the password is shown: {stderr}"
+        );
+    }
+}
