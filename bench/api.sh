@@ -43,11 +43,7 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fastlane-bench-api.XXXXXX")
 # shellcheck source=scripts/lib/monitor.sh
 source scripts/lib/monitor.sh
-cleanup() {
-  monitor_stop
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap monitor_cleanup EXIT
 
 SERVER_LOG=$OUT/server.log
 monitor_start "$FASTLANE" "sqlite://$TMP/bench.db?mode=rwc" "$SERVER_LOG"

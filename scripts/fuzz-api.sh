@@ -68,11 +68,7 @@ OUT=$(cd "$OUT" && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fastlane-fuzz.XXXXXX")
 # shellcheck source=scripts/lib/monitor.sh
 source scripts/lib/monitor.sh
-cleanup() {
-  monitor_stop
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap monitor_cleanup EXIT
 
 # --- database ------------------------------------------------------------------------------------
 case "$DATABASE_URL" in

@@ -6,6 +6,8 @@
 #   monitor_call EXPECTED_STATUS METHOD PATH [JSON]                dies unless the status matches;
 #                                                                  sends MONITOR_TOKEN when set
 #   monitor_stop                                                   SIGTERM, then SIGKILL after 5 s
+#   monitor_cleanup                                                monitor_stop, then remove $TMP
+#                                                                  (the caller's EXIT trap)
 
 SERVER_PID=""
 BASE=""
@@ -52,4 +54,9 @@ monitor_stop() {
     kill -KILL "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
+}
+
+monitor_cleanup() {
+  monitor_stop
+  rm -rf "$TMP"
 }
