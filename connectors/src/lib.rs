@@ -7,6 +7,8 @@
 //! - [`Destination`]: a configured target as a whole (its id, its stored offset, the atomic
 //!   commit or rollback of a run), which opens one [`Target`] writer per target worker.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod error;
 #[cfg(feature = "file")]
 pub mod file_format;
@@ -17,8 +19,14 @@ pub(crate) mod mysql;
 pub mod test_support {
     pub use crate::mysql::test_server::{TestDb as MySqlTestDb, ALL_TYPES_DDL, ALL_TYPES_ROWS};
 }
+/// Fixtures for the tests against the AWS-compatible test server (`scripts/services.sh`).
+#[cfg(all(feature = "aws", any(test, feature = "test-support")))]
+pub mod aws_test_support {
+    pub use crate::aws::test_server::{unique_name, TestAws};
+}
 pub mod registry;
 pub mod schema;
+pub mod secrets;
 mod section;
 pub mod source;
 pub mod target;

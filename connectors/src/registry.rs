@@ -40,6 +40,22 @@ pub struct TargetEntry {
     pub target_id: fn(&serde_json::Value) -> Result<String>,
 }
 
+impl SourceEntry {
+    /// The config schema users write against: the connector's own, plus the `secret` keys
+    /// every section accepts.
+    pub fn schema(&self) -> schemars::Schema {
+        crate::secrets::with_secret_keys((self.config_schema)())
+    }
+}
+
+impl TargetEntry {
+    /// The config schema users write against: the connector's own, plus the `secret` keys
+    /// every section accepts.
+    pub fn schema(&self) -> schemars::Schema {
+        crate::secrets::with_secret_keys((self.config_schema)())
+    }
+}
+
 /// Every source compiled into this build.
 pub static SOURCES: &[SourceEntry] = &[
     #[cfg(feature = "file")]
@@ -54,8 +70,12 @@ pub static SOURCES: &[SourceEntry] = &[
 pub static TARGETS: &[TargetEntry] = &[
     #[cfg(feature = "file")]
     crate::target::file::ENTRY,
+    #[cfg(feature = "firehose")]
+    crate::target::firehose::ENTRY,
     #[cfg(feature = "mysql")]
     crate::target::mysql::ENTRY,
+    #[cfg(feature = "s3")]
+    crate::target::s3::ENTRY,
 ];
 
 /// The source registered under `name`.

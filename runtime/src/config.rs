@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use fastlane_connectors::{registry, ReplicationMode};
+use fastlane_connectors::{registry, secrets, ReplicationMode};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::ValidationError;
 use schemars::JsonSchema;
@@ -92,19 +92,70 @@ fn empty_object() -> Value {
     Value::Object(Default::default())
 }
 
-/// The `logs` section (the original fastlane's keys).
+/// The `logs` section (the original fastlane's keys, and where CloudWatch and Slack are).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogsConfig {
     /// Also write the run log to this file (JSON lines).
     #[serde(default)]
     pub log_file: Option<PathBuf>,
-    /// Send the run log to CloudWatch Logs (not available in this build yet).
+    /// Send the run log (info and above, the transform's lines included) to CloudWatch Logs:
+    /// one log group per pipeline, one log stream per run. A CloudWatch outage never fails or
+    /// slows the run; undelivered lines are counted and reported at its end.
     #[serde(default)]
     pub log_to_cloudwatch: bool,
-    /// Post errors to Slack (not available in this build yet).
+    /// CloudWatch log group. Default: the pipeline id (`{source}-{target}-{target_id}`, as the
+    /// monitoring API names it). Up to 512 characters among `A-Z a-z 0-9 . - _ / #`.
+    #[serde(default)]
+    pub cloudwatch_log_group: Option<String>,
+    /// AWS region of CloudWatch Logs. Default: `AWS_REGION` (or `AWS_DEFAULT_REGION`, or the
+    /// profile's).
+    #[serde(default)]
+    pub cloudwatch_region: Option<String>,
+    /// Endpoint override for CloudWatch Logs (an AWS-compatible service), e.g.
+    /// `http://127.0.0.1:4566`. Default: `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` or
+    /// `AWS_ENDPOINT_URL`, else AWS itself. Credentials come from the standard AWS chain.
+    #[serde(default)]
+    pub cloudwatch_endpoint_url: Option<String>,
+    /// Post to Slack when the run fails: one message naming the pipeline, the run and the
+    /// cause. Slack being down never changes the run's outcome.
     #[serde(default)]
     pub error_log_to_slack: bool,
+    /// Slack incoming-webhook URL. Default: the `SLACK_WEBHOOK_URL` environment variable. It is
+    /// a secret: write `"${SLACK_WEBHOOK_URL}"` to keep it out of the file.
+    #[serde(default)]
+    pub slack_webhook_url: Option<String>,
+    /// What goes to Slack: `error` (default) posts only the failure of a run; `warn` or `info`
+    /// also post the run's log lines at that level and above, several lines per message.
+    #[serde(default)]
+    pub slack_level: SlackLevel,
+}
+
+/// Environment variable holding the Slack webhook when `logs.slack_webhook_url` is not set.
+pub const SLACK_WEBHOOK_ENV: &str = "SLACK_WEBHOOK_URL";
+
+impl LogsConfig {
+    /// The Slack webhook: `slack_webhook_url`, else the `SLACK_WEBHOOK_URL` environment variable.
+    pub fn slack_webhook(&self) -> Option<String> {
+        let given = |url: &String| !url.trim().is_empty();
+        self.slack_webhook_url
+            .clone()
+            .filter(given)
+            .or_else(|| std::env::var(SLACK_WEBHOOK_ENV).ok().filter(given))
+    }
+}
+
+/// The lowest level of the log lines posted to Slack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SlackLevel {
+    /// Only a failed run's notice (one message per failed run).
+    #[default]
+    Error,
+    /// The failure notice, and warnings and errors as they are logged.
+    Warn,
+    /// The failure notice, and every line at info level and above.
+    Info,
 }
 
 /// Command-line choices that select sections of the file and override it.
@@ -122,6 +173,10 @@ pub struct Overrides {
     pub transform_config: Option<Value>,
     /// `--logs-to-file`.
     pub log_file: Option<PathBuf>,
+    /// `--logs-to-cloudwatch`: sets `logs.log_to_cloudwatch` (a flag cannot turn it off).
+    pub log_to_cloudwatch: bool,
+    /// `--logs-to-slack`: sets `logs.error_log_to_slack` (a flag cannot turn it off).
+    pub error_log_to_slack: bool,
     /// `--replication-mode`.
     pub replication_mode: Option<ReplicationMode>,
 }
@@ -245,7 +300,7 @@ pub fn parse(
         "source",
         overrides.source.as_deref(),
         &mut problems,
-        |n| registry::source_entry(n).map(|e| (e.config_schema)()),
+        |n| registry::source_entry(n).map(|e| e.schema()),
         registry::SOURCES.iter().map(|e| e.name),
     );
     let target = choose(
@@ -253,7 +308,7 @@ pub fn parse(
         "target",
         overrides.target.as_deref(),
         &mut problems,
-        |n| registry::target_entry(n).map(|e| (e.config_schema)()),
+        |n| registry::target_entry(n).map(|e| e.schema()),
         registry::TARGETS.iter().map(|e| e.name),
     );
     let pipeline: PipelineConfig = match serde_json::from_value(doc) {
@@ -331,24 +386,57 @@ fn choose(
         return None;
     };
     let section = sections.get(&name).cloned().unwrap_or_else(empty_object);
+    // A secret read later may still give the connection keys: only the rest is required now.
+    let schema = match secrets::reference(&section) {
+        Some(_) => secrets::relax_required(schema),
+        None => schema,
+    };
     let found = schema_problems(&schema, &section, &path);
     let ok = found.is_empty();
     problems.extend(found);
     ok.then_some((name, section))
 }
 
+/// What the schema cannot say about the `logs` section: the Slack webhook must be there when
+/// Slack is on (the environment counts), and names and URLs must be usable.
 fn check_logs(logs: &LogsConfig, problems: &mut Vec<Problem>) {
-    if logs.log_to_cloudwatch {
-        problems.push(Problem {
-            path: "logs.log_to_cloudwatch".into(),
-            message: "CloudWatch logging is not available in this build; set it to false".into(),
-        });
-    }
     if logs.error_log_to_slack {
-        problems.push(Problem {
-            path: "logs.error_log_to_slack".into(),
-            message: "Slack error logging is not available in this build; set it to false".into(),
-        });
+        match logs.slack_webhook() {
+            None => problems.push(Problem {
+                path: "logs.slack_webhook_url".into(),
+                message: format!(
+                    "Slack is on (error_log_to_slack or --logs-to-slack) but no webhook is \
+                     given: set logs.slack_webhook_url (e.g. \"${{{SLACK_WEBHOOK_ENV}}}\") or \
+                     {SLACK_WEBHOOK_ENV} in the environment"
+                ),
+            }),
+            Some(url) => {
+                if let Err(e) = crate::logging::slack::check_webhook_url(&url) {
+                    problems.push(Problem {
+                        path: "logs.slack_webhook_url".into(),
+                        message: e,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(group) = &logs.cloudwatch_log_group {
+        if let Err(e) = crate::logging::cloudwatch::check_log_group_name(group) {
+            problems.push(Problem {
+                path: "logs.cloudwatch_log_group".into(),
+                message: e,
+            });
+        }
+    }
+    if let Some(url) = logs.cloudwatch_endpoint_url.as_deref() {
+        let ok = (url.starts_with("http://") || url.starts_with("https://"))
+            && url.len() > "https://".len();
+        if !ok {
+            problems.push(Problem {
+                path: "logs.cloudwatch_endpoint_url".into(),
+                message: format!("'{url}' is not an http:// or https:// URL"),
+            });
+        }
     }
 }
 
@@ -375,11 +463,23 @@ fn apply_overrides(doc: &mut Value, o: &Overrides) {
             }
         }
     }
-    if let Some(file) = &o.log_file {
+    let mut set_log = |key: &str, value: Value| {
         let logs = root.entry("logs").or_insert_with(empty_object);
-        if let Some(l) = logs.as_object_mut() {
-            l.insert("log_file".into(), Value::String(file.display().to_string()));
+        if logs.is_null() {
+            *logs = empty_object();
         }
+        if let Some(l) = logs.as_object_mut() {
+            l.insert(key.into(), value);
+        }
+    };
+    if let Some(file) = &o.log_file {
+        set_log("log_file", Value::String(file.display().to_string()));
+    }
+    if o.log_to_cloudwatch {
+        set_log("log_to_cloudwatch", Value::Bool(true));
+    }
+    if o.error_log_to_slack {
+        set_log("error_log_to_slack", Value::Bool(true));
     }
     if let Some(mode) = o.replication_mode {
         if let Ok(v) = serde_json::to_value(mode) {
@@ -641,10 +741,68 @@ mod tests {
     }
 
     #[test]
-    fn cloudwatch_and_slack_are_refused_until_supported() {
+    fn slack_without_a_webhook_names_the_key_and_the_variable() {
+        let text = r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},"logs":{"error_log_to_slack":true}}"#;
+        // Without the variable (restored after: other tests may read it).
+        let saved = std::env::var_os(SLACK_WEBHOOK_ENV);
+        std::env::remove_var(SLACK_WEBHOOK_ENV);
+        let found = problems(text);
+        if let Some(saved) = saved {
+            std::env::set_var(SLACK_WEBHOOK_ENV, saved);
+        }
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, "logs.slack_webhook_url");
+        assert!(found[0].message.contains(SLACK_WEBHOOK_ENV), "{found:?}");
+    }
+
+    #[test]
+    fn cloudwatch_and_slack_settings_are_checked() {
         let found = problems(
-            r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},"logs":{"log_to_cloudwatch":true}}"#,
+            r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},
+                "logs":{"log_to_cloudwatch":true,"cloudwatch_log_group":"bad:name",
+                        "cloudwatch_endpoint_url":"localhost:4566",
+                        "error_log_to_slack":true,"slack_webhook_url":"hooks.slack.com/x"}}"#,
         );
-        assert_eq!(found[0].path, "logs.log_to_cloudwatch");
+        let paths: Vec<_> = found.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "logs.slack_webhook_url",
+                "logs.cloudwatch_log_group",
+                "logs.cloudwatch_endpoint_url"
+            ],
+            "{found:?}"
+        );
+        let found = problems(
+            r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},"logs":{"slack_level":"debug"}}"#,
+        );
+        assert_eq!(found[0].path, "logs.slack_level", "{found:?}");
+        let ok = parse(
+            "test",
+            r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},
+                "logs":{"error_log_to_slack":true,"slack_webhook_url":"https://hooks.slack.com/services/T/B/X",
+                        "slack_level":"warn","log_to_cloudwatch":true,"cloudwatch_log_group":"/fastlane/orders#1"}}"#,
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(ok.pipeline.logs.slack_level, SlackLevel::Warn);
+    }
+
+    #[test]
+    fn logging_flags_switch_the_sinks_on() {
+        let overrides = Overrides {
+            log_to_cloudwatch: true,
+            error_log_to_slack: true,
+            ..Overrides::default()
+        };
+        let c = parse(
+            "test",
+            r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},
+                "logs":{"slack_webhook_url":"https://hooks.slack.com/services/T/B/X"}}"#,
+            &overrides,
+        )
+        .unwrap();
+        assert!(c.pipeline.logs.log_to_cloudwatch && c.pipeline.logs.error_log_to_slack);
+        assert_eq!(c.document["logs"]["log_to_cloudwatch"], true);
     }
 }

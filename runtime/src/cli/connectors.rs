@@ -26,14 +26,14 @@ pub(crate) fn connectors(args: ConnectorsArgs) -> u8 {
                 "source",
                 SOURCES
                     .iter()
-                    .map(|e| (e.name, e.description, (e.config_schema)()))
+                    .map(|e| (e.name, e.description, e.schema()))
                     .collect::<Vec<_>>(),
             ),
             (
                 "target",
                 TARGETS
                     .iter()
-                    .map(|e| (e.name, e.description, (e.config_schema)()))
+                    .map(|e| (e.name, e.description, e.schema()))
                     .collect(),
             ),
         ] {
@@ -56,11 +56,11 @@ pub(crate) fn connectors(args: ConnectorsArgs) -> u8 {
         let source = SOURCES
             .iter()
             .find(|e| e.name == bare && kind != "target")
-            .map(|e| (e.config_schema)());
+            .map(|e| e.schema());
         let target = TARGETS
             .iter()
             .find(|e| e.name == bare && kind != "source")
-            .map(|e| (e.config_schema)());
+            .map(|e| e.schema());
         match (source, target) {
             (Some(s), Some(t)) => Some(serde_json::json!({ "source": s, "target": t })),
             (s, t) => s.or(t).map(|s| s.to_value()),

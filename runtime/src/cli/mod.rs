@@ -83,6 +83,7 @@ impl PipelineArgs {
             transform_config: self.transform_config.clone(),
             log_file,
             replication_mode: self.replication_mode,
+            ..Overrides::default()
         }
     }
 }
@@ -95,6 +96,14 @@ pub struct RunArgs {
     /// Also write the run log to this file (JSON lines); overrides `logs.log_file`.
     #[arg(long)]
     logs_to_file: Option<PathBuf>,
+    /// Also send the run log to CloudWatch Logs (group: the pipeline id, stream: the run's start
+    /// time and id); sets `logs.log_to_cloudwatch`.
+    #[arg(long)]
+    logs_to_cloudwatch: bool,
+    /// Post to Slack if the run fails (webhook: `logs.slack_webhook_url` or SLACK_WEBHOOK_URL);
+    /// sets `logs.error_log_to_slack`.
+    #[arg(long)]
+    logs_to_slack: bool,
     /// Write the final summary as JSON to this file.
     #[arg(long)]
     summary_json: Option<PathBuf>,
@@ -116,9 +125,21 @@ pub struct RunArgs {
     /// Seconds between two metric samples sent to the API (at least 0.05).
     #[arg(long, default_value = "1", value_name = "SECONDS", value_parser = run::parse_api_interval)]
     api_interval: std::time::Duration,
-    /// Seconds the run waits at its end for reports the API has not received yet.
+    /// Seconds the run waits at its end for reports and log lines not delivered yet (API,
+    /// CloudWatch, Slack).
     #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = run::parse_seconds)]
     api_drain_timeout: std::time::Duration,
+}
+
+impl RunArgs {
+    /// The config overrides of this command line.
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            log_to_cloudwatch: self.logs_to_cloudwatch,
+            error_log_to_slack: self.logs_to_slack,
+            ..self.pipeline.overrides(self.logs_to_file.clone())
+        }
+    }
 }
 
 fn parse_json(s: &str) -> Result<serde_json::Value, String> {

@@ -2,7 +2,9 @@
 //! connectors.
 
 use anyhow::{anyhow, Context};
-use fastlane_connectors::{registry, Destination, Offset, Source, SourceContext, TargetContext};
+use fastlane_connectors::{
+    registry, secrets, Destination, Offset, Source, SourceContext, TargetContext,
+};
 
 use crate::config::{schema_problems, ConfigError, Problem, ResolvedConfig};
 use crate::pipeline::TransformStage;
@@ -81,7 +83,14 @@ pub(crate) async fn destination(
         replication_mode: config.pipeline.replication_mode,
         run_id: run_id.to_string(),
     };
-    (entry.open)(config.target.clone(), ctx)
+    let section = with_secret(
+        &config.target,
+        "target",
+        &config.target_type,
+        &entry.schema(),
+    )
+    .await?;
+    (entry.open)(section, ctx)
         .await
         .with_context(|| format!("target {}", config.target_type))
 }
@@ -97,7 +106,57 @@ pub(crate) async fn source(
         replication_mode: config.pipeline.replication_mode,
         resume_after,
     };
-    (entry.open)(config.source.clone(), ctx)
+    let section = with_secret(
+        &config.source,
+        "source",
+        &config.source_type,
+        &entry.schema(),
+    )
+    .await?;
+    (entry.open)(section, ctx)
         .await
         .with_context(|| format!("source {}", config.source_type))
+}
+
+/// A connector's section ready to open: a secret it names is read and fills the connection
+/// keys the section leaves out, and the result must then satisfy the connector's schema.
+async fn with_secret(
+    section: &serde_json::Value,
+    kind: &str,
+    name: &str,
+    schema: &schemars::Schema,
+) -> anyhow::Result<serde_json::Value> {
+    let path = format!("{kind}.{name}");
+    let Some(secret) = secrets::reference(section) else {
+        return Ok(section.clone());
+    };
+    let (filled, from_secret) = secrets::resolve(section, &path, schema).await?;
+    let problems: Vec<Problem> = schema_problems(schema, &filled, &path)
+        .into_iter()
+        .map(|mut p| {
+            let key = p.path.strip_prefix(&format!("{path}.")).unwrap_or_default();
+            if from_secret.iter().any(|k| k == key) {
+                // The message would quote the value: a secret's values are never shown.
+                p.message = format!(
+                    "the value secret '{}' gives for it is not acceptable (wrong type or range)",
+                    secret.name
+                );
+            } else if p.message == "required field is missing" {
+                p.message = format!(
+                    "{} (neither the config nor secret '{}' gives it)",
+                    p.message, secret.name
+                );
+            }
+            p
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(filled)
+    } else {
+        Err(ConfigError {
+            origin: format!("{path} with secret '{}'", secret.name),
+            problems,
+        }
+        .into())
+    }
 }

@@ -9,19 +9,17 @@ use serde_json::json;
 
 use super::{prepare, RunArgs, EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED};
 use crate::config::{self, ResolvedConfig};
+use crate::logging::{LogSinks, RunIdentity};
 use crate::monitor::reporter::{
-    clip, final_update, offset_text, ApiSettings, Delivery, PipelineSpec, RunDetails, RunReporter,
-    RunStart, RunUpdate, MIN_INTERVAL,
+    clip, final_update, offset_text, pipeline_id, ApiSettings, Delivery, PipelineSpec, RunDetails,
+    RunReporter, RunStart, RunUpdate, MIN_INTERVAL,
 };
 use crate::monitor::{memory_usage, progress::human, rate, Progress, RunMetrics};
 use crate::pipeline::{Pipeline, RunOutcome, RunStatus, Shutdown};
 use fastlane_api::model::{MAX_NAME_CHARS, MAX_TARGET_ID_CHARS};
 
 pub(crate) async fn run(args: RunArgs) -> u8 {
-    let resolved = match config::load(
-        args.pipeline.config.as_deref(),
-        &args.pipeline.overrides(args.logs_to_file.clone()),
-    ) {
+    let resolved = match config::load(args.pipeline.config.as_deref(), &args.overrides()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -34,15 +32,25 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         eprintln!("error: {e:#}");
         return EXIT_CONFIG;
     }
-    let reporter = start_reporting(&args, &resolved);
+    let started_at = chrono::Utc::now();
+    let target_id = target_id(&resolved);
+    let reporter = start_reporting(&args, &resolved, &target_id, started_at);
     // A reported run is known by its API id everywhere: logs, staging names, summary.
     let run_id = match &reporter {
         Some(reporter) => reporter.run_id().to_string(),
         None => {
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string()
+            started_at.format("%Y%m%dT%H%M%S%.3fZ").to_string()
                 + &format!("-{}", std::process::id())
         }
     };
+    let sinks = LogSinks::start(
+        &resolved.pipeline.logs,
+        &RunIdentity {
+            pipeline_id: pipeline_id(&resolved.source_type, &resolved.target_type, &target_id),
+            run_id: run_id.clone(),
+            started_at,
+        },
+    );
     if let Some(reporter) = &reporter {
         tracing::info!(run = %run_id, pipeline = %reporter.pipeline_id(), api = %reporter.url(), "reporting to the monitoring API");
     }
@@ -72,7 +80,7 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
                 end_offset: None,
                 metrics,
             };
-            let api = finish_reporting(reporter, &outcome).await;
+            let api = finish_reporting(reporter, sinks, &outcome, args.api_drain_timeout).await;
             write_summary(&args, &resolved, &run_id, &outcome, None, api.as_ref());
             return code;
         }
@@ -92,7 +100,7 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
             EXIT_FAILED
         }
     };
-    let api = finish_reporting(reporter, &outcome).await;
+    let api = finish_reporting(reporter, sinks, &outcome, args.api_drain_timeout).await;
     write_summary(
         &args,
         &resolved,
@@ -104,15 +112,30 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
     code
 }
 
+/// The target's id as the pipeline id holds it, from the config alone, without connecting: the
+/// pipeline is named even when the target is down.
+fn target_id(resolved: &ResolvedConfig) -> String {
+    let id = registry::target_entry(&resolved.target_type)
+        .and_then(|entry| {
+            // The connector's own keys only: a `secret` reference is not part of its config.
+            (entry.target_id)(&fastlane_connectors::secrets::without_reference(
+                &resolved.target,
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| resolved.target_type.clone());
+    clip(id, MAX_TARGET_ID_CHARS)
+}
+
 /// The reporter of this run when `--api` is given. One that cannot start is a warning: the run
 /// itself never depends on the API.
-fn start_reporting(args: &RunArgs, resolved: &ResolvedConfig) -> Option<RunReporter> {
+fn start_reporting(
+    args: &RunArgs,
+    resolved: &ResolvedConfig,
+    target_id: &str,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> Option<RunReporter> {
     let url = args.api.as_deref().filter(|url| !url.trim().is_empty())?;
-    // From the config alone, without connecting: the pipeline is named even when the target is
-    // down.
-    let target_id = registry::target_entry(&resolved.target_type)
-        .and_then(|entry| (entry.target_id)(&resolved.target).ok())
-        .unwrap_or_else(|| resolved.target_type.clone());
     let settings = ApiSettings {
         url: url.to_string(),
         token: args.api_token.clone().filter(|t| !t.is_empty()),
@@ -122,14 +145,14 @@ fn start_reporting(args: &RunArgs, resolved: &ResolvedConfig) -> Option<RunRepor
     let pipeline = PipelineSpec {
         source_type: resolved.source_type.clone(),
         target_type: resolved.target_type.clone(),
-        target_id: clip(target_id, MAX_TARGET_ID_CHARS),
+        target_id: target_id.to_string(),
         config: match fastlane_api::redact::redact_config(&resolved.document) {
             serde_json::Value::Object(map) => map.into_iter().collect(),
             _ => Default::default(),
         },
     };
     let run = RunStart {
-        started_at: chrono::Utc::now(),
+        started_at,
         replication_mode: resolved.pipeline.replication_mode,
     };
     match RunReporter::start(settings, pipeline, run) {
@@ -147,12 +170,36 @@ struct ApiReport {
     delivery: Delivery,
 }
 
-/// Send the run's final status and wait (at most the drain timeout, or until Ctrl-C) for the
-/// reports not delivered yet; warn when some never reached the API.
+/// Send the run's final status to the API and its end to the log sinks, and wait (at most the
+/// drain timeout, or until Ctrl-C; the API and the sinks at the same time) for what is not
+/// delivered yet; warn about what never was. The exit code does not depend on any of it.
 async fn finish_reporting(
     reporter: Option<RunReporter>,
+    sinks: LogSinks,
     outcome: &RunOutcome,
+    drain_timeout: Duration,
 ) -> Option<ApiReport> {
+    let sinks_done = async {
+        let mut signals = StopSignals::install();
+        sinks
+            .finish(
+                outcome.status == RunStatus::Failed,
+                outcome.error.as_deref(),
+                drain_timeout,
+                signals.next(),
+            )
+            .await
+    };
+    let (api, warnings) = tokio::join!(finish_api(reporter, outcome), sinks_done);
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    api
+}
+
+/// Send the run's final status and wait (at most the drain timeout, or until Ctrl-C) for the
+/// reports not delivered yet; warn when some never reached the API.
+async fn finish_api(reporter: Option<RunReporter>, outcome: &RunOutcome) -> Option<ApiReport> {
     let reporter = reporter?;
     let (run_id, url) = (reporter.run_id().to_string(), reporter.url().to_string());
     // The pipeline's signal watcher is gone: listen again, so that Ctrl-C cuts the wait short.

@@ -1,9 +1,10 @@
-//! A tracing layer that hands the run's log events (info and above) to a sink attached once a
-//! [`RunReporter`](super::reporter::RunReporter) exists: the log lines of the monitoring API.
+//! A tracing layer that hands the run's log events (info and above) to the sinks attached to it:
+//! the monitoring API's [`RunReporter`](super::reporter::RunReporter), CloudWatch Logs and Slack
+//! ([`crate::logging`]). Several sinks may be attached at once; each gets every event.
 //!
-//! The layer is installed by [`crate::logging::init`] whether or not a run is reported; until a
-//! sink is attached it costs one atomic load per event. It never blocks on the network: the
-//! sink only pushes into a bounded buffer.
+//! The layer is installed by [`crate::logging::init`] whether or not a sink exists; until one is
+//! attached it costs one atomic load per event. It never blocks on the network: a sink only
+//! pushes into a bounded buffer.
 
 use std::cell::Cell;
 use std::fmt::{self, Write as _};
@@ -19,20 +20,24 @@ use tracing_subscriber::Layer;
 /// Longest message forwarded, in bytes; a longer one is cut at a char boundary and marked.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
-/// Events from these targets are not forwarded: the reporter's own complaints about the API
-/// (and its HTTP stack) would otherwise feed back into what it delivers.
+/// Events from targets starting with these are not forwarded: a sink's own complaints about its
+/// service (and those of its HTTP and AWS stacks) would otherwise feed back into what it delivers.
+/// They still reach stderr and the log file.
 const SKIPPED_TARGETS: &[&str] = &[
     "fastlane::monitor::reporter",
+    "fastlane::logging",
     "reqwest",
     "hyper",
     "h2",
     "rustls",
+    // aws_config, aws_sdk_*, aws_smithy_*, aws_sigv4, aws_runtime...
+    "aws_",
 ];
 
 /// Events of this module carrying a `transform` field are the guest's own lines.
 const GUEST_TARGET: &str = "fastlane::wasm";
 
-/// One log event, as handed to the sink.
+/// One log event, as handed to the sinks.
 #[derive(Clone, Debug)]
 pub struct TappedEvent {
     /// When the event happened.
@@ -46,26 +51,30 @@ pub struct TappedEvent {
 }
 
 type Sink = Arc<dyn Fn(TappedEvent) + Send + Sync>;
+/// Attached sinks with their attachment ids.
+type Sinks = Vec<(u64, Sink)>;
 
-static SINK: RwLock<Option<(u64, Sink)>> = RwLock::new(None);
+/// The attached sinks. Replaced whole on attach and detach, so that an event only clones the
+/// `Arc` and calls the sinks without holding the lock.
+static SINKS: RwLock<Option<Arc<Sinks>>> = RwLock::new(None);
 static ATTACHED: AtomicBool = AtomicBool::new(false);
 static NEXT_ATTACHMENT: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    /// Set while this thread is inside the sink: an event raised from there is not forwarded.
+    /// Set while this thread is inside a sink: an event raised from there is not forwarded.
     static FORWARDING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Forward every event from now on to `sink`, until the returned [`Attachment`] is dropped.
-/// The sink must not block (it runs on the thread that logged) and should not log.
+/// Forward every event from now on to `sink` (besides the sinks already attached), until the
+/// returned [`Attachment`] is dropped. The sink must not block (it runs on the thread that
+/// logged) and should not log.
 pub fn attach(sink: impl Fn(TappedEvent) + Send + Sync + 'static) -> Attachment {
     let id = NEXT_ATTACHMENT.fetch_add(1, Ordering::Relaxed);
-    *SINK.write().unwrap_or_else(|e| e.into_inner()) = Some((id, Arc::new(sink)));
-    ATTACHED.store(true, Ordering::Release);
+    update_sinks(|sinks| sinks.push((id, Arc::new(sink))));
     Attachment { id }
 }
 
-/// Keeps a sink attached; dropping it detaches the sink (unless another one replaced it).
+/// Keeps a sink attached; dropping it detaches that sink (the others stay).
 #[derive(Debug)]
 pub struct Attachment {
     id: u64,
@@ -73,15 +82,21 @@ pub struct Attachment {
 
 impl Drop for Attachment {
     fn drop(&mut self) {
-        let mut sink = SINK.write().unwrap_or_else(|e| e.into_inner());
-        if matches!(&*sink, Some((id, _)) if *id == self.id) {
-            *sink = None;
-            ATTACHED.store(false, Ordering::Release);
-        }
+        let id = self.id;
+        update_sinks(|sinks| sinks.retain(|(attached, _)| *attached != id));
     }
 }
 
-/// The layer: formats each event and hands it to the attached sink, if any.
+/// Replace the list of sinks by `change` applied to a copy of it.
+fn update_sinks(change: impl FnOnce(&mut Sinks)) {
+    let mut slot = SINKS.write().unwrap_or_else(|e| e.into_inner());
+    let mut sinks: Sinks = slot.as_deref().cloned().unwrap_or_default();
+    change(&mut sinks);
+    ATTACHED.store(!sinks.is_empty(), Ordering::Release);
+    *slot = (!sinks.is_empty()).then(|| Arc::new(sinks));
+}
+
+/// The layer: formats each event and hands it to every attached sink.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LogTap;
 
@@ -99,15 +114,17 @@ impl<S: Subscriber> Layer<S> for LogTap {
         if !entered {
             return;
         }
-        let sink = SINK
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|(_, sink)| Arc::clone(sink));
-        if let Some(sink) = sink {
+        let sinks = SINKS.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(sinks) = sinks {
             let mut fields = Fields::default();
             event.record(&mut fields);
-            sink(fields.into_event(*meta.level(), meta.target()));
+            let tapped = fields.into_event(*meta.level(), meta.target());
+            if let Some(((_, last), others)) = sinks.split_last() {
+                for (_, sink) in others {
+                    sink(tapped.clone());
+                }
+                last(tapped);
+            }
         }
         let _ = FORWARDING.try_with(|f| f.set(false));
     }
@@ -178,7 +195,7 @@ impl Visit for Fields {
 }
 
 /// `text` cut to at most `max` bytes (at a char boundary), marked with `…` when cut.
-fn truncate(mut text: String, max: usize) -> String {
+pub(crate) fn truncate(mut text: String, max: usize) -> String {
     if text.len() <= max {
         return text;
     }
@@ -216,5 +233,41 @@ mod tests {
         let host = fields().into_event(Level::WARN, "fastlane::cli::run");
         assert_eq!(host.origin, "fastlane");
         assert_eq!(host.message, "hello rows=3 transform=mask");
+    }
+
+    #[test]
+    fn every_attached_sink_gets_each_event_until_it_is_detached() {
+        use std::sync::Mutex;
+        use tracing_subscriber::layer::SubscriberExt;
+
+        // Other tests may log (and attach) at the same time: look only for this test's lines.
+        let seen = |sink: &Arc<Mutex<Vec<String>>>| -> Vec<String> {
+            let lines = sink.lock().unwrap();
+            lines
+                .iter()
+                .filter(|m| m.starts_with("tap-test"))
+                .cloned()
+                .collect()
+        };
+        let (first, second) = (Arc::default(), Arc::default());
+        let keep = |into: &Arc<Mutex<Vec<String>>>| {
+            let into = Arc::clone(into);
+            move |e: TappedEvent| into.lock().unwrap().push(e.message)
+        };
+        let subscriber = tracing_subscriber::registry().with(LogTap);
+        tracing::subscriber::with_default(subscriber, || {
+            let a = attach(keep(&first));
+            let b = attach(keep(&second));
+            tracing::info!("tap-test one");
+            drop(a);
+            tracing::info!("tap-test two");
+            // A sink's own module is never forwarded.
+            tracing::info!(target: "fastlane::logging::slack", "tap-test skipped");
+            tracing::info!(target: "aws_smithy_runtime::client", "tap-test skipped");
+            drop(b);
+            tracing::info!("tap-test three");
+        });
+        assert_eq!(seen(&first), ["tap-test one"]);
+        assert_eq!(seen(&second), ["tap-test one", "tap-test two"]);
     }
 }

@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 
-use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
-use crate::file_format::FileFormat;
+use crate::file_format::{check_parquet_only, parquet_properties, FileFormat, ParquetCompression};
 use crate::{ConnectorError, Result};
 
 /// Where the `file` target's config sits in the pipeline config (for error paths).
@@ -46,25 +45,6 @@ fn default_concurrency() -> usize {
     1
 }
 
-/// Compression of Parquet column chunks.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-#[schemars(inline)]
-pub enum ParquetCompression {
-    /// Zstandard, level 1: small files, fast.
-    #[default]
-    Zstd,
-    /// Snappy: the most widely supported codec.
-    Snappy,
-    /// LZ4 (the `LZ4_RAW` codec).
-    Lz4,
-    /// No compression.
-    #[serde(rename = "none")]
-    Uncompressed,
-}
-
 /// Default rows per Parquet row group.
 pub const DEFAULT_ROW_GROUP_SIZE: usize = 1_048_576;
 
@@ -81,19 +61,14 @@ impl Config {
     pub(super) fn encoding(&self) -> Result<Encoding> {
         let key = |k: &str| format!("{SECTION}.{k}");
         let format = FileFormat::resolve(self.format, &self.path, SECTION)?;
-        if format != FileFormat::Parquet {
-            for (name, set) in [
+        check_parquet_only(
+            SECTION,
+            format,
+            &[
                 ("compression", self.compression.is_some()),
                 ("row_group_size", self.row_group_size.is_some()),
-            ] {
-                if set {
-                    return Err(ConnectorError::config(
-                        key(name),
-                        "applies to parquet output only",
-                    ));
-                }
-            }
-        }
+            ],
+        )?;
         if self.row_group_size == Some(0) {
             return Err(ConnectorError::config(
                 key("row_group_size"),
@@ -101,18 +76,10 @@ impl Config {
             ));
         }
         let parquet = (format == FileFormat::Parquet).then(|| {
-            let compression = match self.compression.unwrap_or_default() {
-                ParquetCompression::Zstd => Compression::ZSTD(ZstdLevel::default()),
-                ParquetCompression::Snappy => Compression::SNAPPY,
-                ParquetCompression::Lz4 => Compression::LZ4_RAW,
-                ParquetCompression::Uncompressed => Compression::UNCOMPRESSED,
-            };
-            WriterProperties::builder()
-                .set_compression(compression)
-                .set_max_row_group_row_count(Some(
-                    self.row_group_size.unwrap_or(DEFAULT_ROW_GROUP_SIZE),
-                ))
-                .build()
+            parquet_properties(
+                self.compression,
+                self.row_group_size.unwrap_or(DEFAULT_ROW_GROUP_SIZE),
+            )
         });
         Ok(Encoding { format, parquet })
     }

@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-pub use config::{Config, ParquetCompression, DEFAULT_ROW_GROUP_SIZE, WORKER_PLACEHOLDER};
+pub use crate::file_format::ParquetCompression;
+pub use config::{Config, DEFAULT_ROW_GROUP_SIZE, WORKER_PLACEHOLDER};
 use config::{Encoding, SECTION};
 pub use writer::FileWriter;
 

@@ -5,14 +5,12 @@ use std::io::BufWriter;
 use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
-use arrow::json::writer::LineDelimited;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
-use parquet::arrow::ArrowWriter;
 
 use super::config::Encoding;
 use super::{lock, FileState, WorkerFile};
-use crate::file_format::FileFormat;
+use crate::file_format::{FileFormat, FormatWriter};
 use crate::schema::difference;
 use crate::{ConnectorError, Result, Target};
 
@@ -35,9 +33,8 @@ pub struct FileWriter {
 enum Sink {
     /// No batch yet, so no schema for an encoder.
     Pending(File),
-    Parquet(ArrowWriter<BufWriter<File>>),
-    Csv(arrow::csv::Writer<BufWriter<File>>),
-    Jsonl(arrow::json::Writer<BufWriter<File>, LineDelimited>),
+    /// Encoding batches (boxed: an encoder is large, the other states are not).
+    Open(Box<FormatWriter<BufWriter<File>>>),
     /// Finished.
     Closed,
 }
@@ -120,45 +117,19 @@ impl Target for FileWriter {
 
 impl Sink {
     fn write(&mut self, batch: &RecordBatch, encoding: &Encoding, file: &WorkerFile) -> Result<()> {
-        let context = || format!("writing {}", file.final_path.display());
+        let context = format!("writing {}", file.final_path.display());
         if let Some(handle) = self.take_pending() {
             let out = BufWriter::with_capacity(WRITE_BUFFER, handle);
-            *self = match encoding.format {
-                FileFormat::Parquet => Sink::Parquet(
-                    ArrowWriter::try_new(out, batch.schema(), encoding.parquet.clone()).map_err(
-                        |source| ConnectorError::Parquet {
-                            context: context(),
-                            source,
-                        },
-                    )?,
-                ),
-                FileFormat::Csv => Sink::Csv(
-                    arrow::csv::WriterBuilder::new()
-                        .with_header(true)
-                        .build(out),
-                ),
-                // Explicit nulls keep every key on every line, so readers infer the same columns
-                // in the same order.
-                FileFormat::Jsonl => Sink::Jsonl(
-                    arrow::json::WriterBuilder::new()
-                        .with_explicit_nulls(true)
-                        .build::<_, LineDelimited>(out),
-                ),
-            };
+            *self = Sink::Open(Box::new(FormatWriter::new(
+                encoding.format,
+                batch.schema(),
+                encoding.parquet.clone(),
+                out,
+                &context,
+            )?));
         }
         match self {
-            Sink::Parquet(w) => w.write(batch).map_err(|source| ConnectorError::Parquet {
-                context: context(),
-                source,
-            }),
-            Sink::Csv(w) => w.write(batch).map_err(|source| ConnectorError::Arrow {
-                context: context(),
-                source,
-            }),
-            Sink::Jsonl(w) => w.write(batch).map_err(|source| ConnectorError::Arrow {
-                context: context(),
-                source,
-            }),
+            Sink::Open(w) => w.write(batch, &context),
             Sink::Pending(_) | Sink::Closed => Err(ConnectorError::Other(format!(
                 "{}: written after finish",
                 file.final_path.display()
@@ -180,7 +151,7 @@ impl Sink {
     /// Complete the temp file and flush it to disk; says what is left to commit (`None`:
     /// already closed).
     fn close(&mut self, encoding: &Encoding, file: &WorkerFile) -> Result<Option<FileState>> {
-        let context = || format!("writing {}", file.final_path.display());
+        let context = format!("writing {}", file.final_path.display());
         let out = match std::mem::replace(self, Sink::Closed) {
             Sink::Closed => return Ok(None),
             Sink::Pending(handle) if encoding.format == FileFormat::Parquet => {
@@ -190,18 +161,7 @@ impl Sink {
                 return Ok(Some(FileState::Empty));
             }
             Sink::Pending(handle) => BufWriter::new(handle),
-            Sink::Parquet(w) => w.into_inner().map_err(|source| ConnectorError::Parquet {
-                context: context(),
-                source,
-            })?,
-            Sink::Csv(w) => w.into_inner(),
-            Sink::Jsonl(mut w) => {
-                w.finish().map_err(|source| ConnectorError::Arrow {
-                    context: context(),
-                    source,
-                })?;
-                w.into_inner()
-            }
+            Sink::Open(w) => w.finish(&context)?,
         };
         let handle = out
             .into_inner()

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{Config, MySqlDestination};
 use crate::mysql::test_server::{TestDb, ALL_TYPES_DDL, ALL_TYPES_ROWS};
+use crate::target::test_util::load;
 use crate::{Destination, Offset, ReplicationMode, Source, SourceContext, TargetContext};
 
 async fn destination(
@@ -24,21 +25,6 @@ async fn destination(
         },
     )
     .await
-}
-
-/// Load `batches` through every writer in turn, then commit.
-async fn load(dest: &MySqlDestination, batches: Vec<RecordBatch>) {
-    let mut writers = Vec::new();
-    for i in 0..dest.workers() {
-        writers.push(dest.writer(i).await.unwrap());
-    }
-    let count = writers.len();
-    for (i, batch) in batches.into_iter().enumerate() {
-        writers[i % count].load(batch).await.unwrap();
-    }
-    for mut w in writers {
-        w.finish().await.unwrap();
-    }
 }
 
 fn people(ids: std::ops::Range<i64>, tag: &str) -> RecordBatch {
