@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fastlane_connectors::{registry, Destination, ReplicationMode, Source};
+use fastlane_connectors::{registry, secrets, Destination, ReplicationMode, Source};
 use serde_json::json;
 
 use super::{prepare, RunArgs, EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED};
@@ -118,13 +118,24 @@ fn target_id(resolved: &ResolvedConfig) -> String {
     let id = registry::target_entry(&resolved.target_type)
         .and_then(|entry| {
             // The connector's own keys only: a `secret` reference is not part of its config.
-            (entry.target_id)(&fastlane_connectors::secrets::without_reference(
-                &resolved.target,
-            ))
-            .ok()
+            (entry.target_id)(&secrets::without_reference(&resolved.target)).ok()
         })
-        .unwrap_or_else(|| resolved.target_type.clone());
+        .unwrap_or_else(|| fallback_target_id(resolved));
     clip(id, MAX_TARGET_ID_CHARS)
+}
+
+/// A target id when the config alone cannot give one (its connection keys come from a secret,
+/// read only when the run connects): the type, the secret and the table, so pipelines that
+/// differ there are not merged into one.
+fn fallback_target_id(resolved: &ResolvedConfig) -> String {
+    let mut id = resolved.target_type.clone();
+    if let Some(secret) = secrets::reference(&resolved.target) {
+        id = format!("{id}@{}", secret.name);
+    }
+    if let Some(table) = resolved.target.get("table").and_then(|t| t.as_str()) {
+        id = format!("{id}/{table}");
+    }
+    id
 }
 
 /// The reporter of this run when `--api` is given. One that cannot start is a warning: the run

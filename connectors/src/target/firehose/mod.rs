@@ -304,9 +304,19 @@ impl Target for FirehoseWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let mut rendered = Vec::with_capacity(self.rendered_len);
-        self.ends.clear();
-        self.rows.render(&batch, &mut rendered, &mut self.ends)?;
+        // Rendering is CPU work: on the blocking pool, like the other targets' encoding.
+        let (rows, capacity, mut ends) =
+            (self.rows, self.rendered_len, std::mem::take(&mut self.ends));
+        let (batch, rendered, ends, rendering) = tokio::task::spawn_blocking(move || {
+            let mut rendered = Vec::with_capacity(capacity);
+            ends.clear();
+            let rendering = rows.render(&batch, &mut rendered, &mut ends);
+            (batch, rendered, ends, rendering)
+        })
+        .await
+        .map_err(|e| ConnectorError::Other(format!("{SECTION}: rendering rows failed: {e}")))?;
+        self.ends = ends;
+        rendering?;
         self.rendered_len = rendered.len();
         let mut start = 0;
         for (row, &end) in self.ends.iter().enumerate() {

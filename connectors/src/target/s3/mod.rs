@@ -15,6 +15,8 @@
 //!   Objects fastlane did not write are never touched.
 //! - Objects of a process killed outright stay as incomplete multipart uploads, invisible to
 //!   readers; a lifecycle rule (`AbortIncompleteMultipartUpload`) on the bucket removes them.
+//!   A process killed while committing leaves completed objects the state lists as `pending`:
+//!   the next commit deletes them.
 
 mod config;
 mod keys;
@@ -382,8 +384,25 @@ impl Destination for S3Destination {
                 .collect();
             (ready, run.max_key.clone())
         };
-        let previous = self.read_state().await?;
+        let mut previous = self.read_state().await?;
         let attempted: Vec<String> = ready.iter().map(|(_, u, _)| u.key.clone()).collect();
+        // Objects a commit completed but never recorded (the process died in between) are
+        // retired now; this commit's are announced before they become visible, so the same
+        // holds for it.
+        let unrecorded: Vec<String> = std::mem::take(&mut previous.pending)
+            .into_iter()
+            .filter(|key| !previous.objects.contains(key))
+            .collect();
+        previous.retired.extend(unrecorded);
+        if !attempted.is_empty() {
+            let announced = State {
+                pending: attempted.clone(),
+                run_id: self.run_id.clone(),
+                updated_at: chrono::Utc::now().to_rfc3339(),
+                ..previous.clone()
+            };
+            self.write_state(&announced).await?;
+        }
         let written = match self.complete(ready).await {
             Ok(written) => written,
             Err(e) => {
@@ -402,6 +421,7 @@ impl Destination for S3Destination {
             offset: previous.offset.clone(),
             objects: previous.objects.clone(),
             retired: previous.retired.clone(),
+            pending: Vec::new(),
             run_id: self.run_id.clone(),
             updated_at: chrono::Utc::now().to_rfc3339(),
         };

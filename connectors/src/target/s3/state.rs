@@ -29,6 +29,10 @@ pub(super) struct State {
     /// stopped): deleted by the next commit.
     #[serde(default)]
     pub retired: Vec<String>,
+    /// Objects a commit is completing: once the commit records them in `objects`, this is
+    /// empty again; left over, they were never recorded and the next commit deletes them.
+    #[serde(default)]
+    pub pending: Vec<String>,
     /// The run that wrote this state.
     #[serde(default)]
     pub run_id: String,
@@ -177,6 +181,7 @@ mod tests {
             offset: Some(Offset::Int(42)),
             objects: vec!["a/1.parquet".into()],
             retired: vec![],
+            pending: vec![],
             run_id: "r".into(),
             updated_at: "2026-11-22T00:00:00Z".into(),
         };

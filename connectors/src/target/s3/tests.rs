@@ -450,3 +450,61 @@ async fn bad_credentials_are_refused_with_a_clear_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn objects_of_a_commit_killed_before_recording_them_are_deleted_by_the_next_commit() {
+    let aws = TestAws::from_env();
+    let bucket = aws.bucket("s3-pending").await;
+    let s3 = aws.s3().await;
+    // What a process killed mid-commit leaves: a completed object the state only lists as
+    // pending, next to one it recorded.
+    for key in [
+        "lake/orders/2026/01/01/recorded.jsonl",
+        "lake/orders/2026/01/01/unrecorded.jsonl",
+    ] {
+        s3.put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(b"{\"id\":1}\n".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let state = json!({
+        "version": 1, "key": "id", "offset": 1,
+        "objects": ["lake/orders/2026/01/01/recorded.jsonl"],
+        "pending": ["lake/orders/2026/01/01/recorded.jsonl", "lake/orders/2026/01/01/unrecorded.jsonl"],
+        "run_id": "killed", "updated_at": "2026-01-01T00:00:00Z"
+    });
+    s3.put_object()
+        .bucket(&bucket)
+        .key("lake/orders/_fastlane_state.json")
+        .body(state.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+
+    let config = section(&aws, &bucket, json!({ "format": "jsonl", "key": "id" }));
+    let dest = destination(config, ReplicationMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(dest.get_offset().await.unwrap(), Some(Offset::Int(1)));
+    load(&dest, vec![rows(2..5)]).await;
+    dest.commit().await.unwrap();
+
+    let keys: Vec<String> = data_objects(&aws, &bucket)
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        keys.contains(&"lake/orders/2026/01/01/recorded.jsonl".to_string()),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.iter().any(|k| k.ends_with("unrecorded.jsonl")),
+        "{keys:?}"
+    );
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(dest.get_offset().await.unwrap(), Some(Offset::Int(4)));
+}
