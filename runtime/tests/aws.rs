@@ -193,7 +193,11 @@ async fn a_secret_fills_the_connection_keys_and_its_mistakes_name_it() {
         json!({ "secret": name, "table": "events", "key": "id", "port": 1, "connect_timeout_s": 2 }),
     );
     let out = run(&aws, dir.path(), &config, &[]);
-    assert_fails(&out, 1, &[":1"]);
+    assert_fails(
+        &out,
+        1,
+        &[&format!("{}:1/{}", db.host, db.name), "Connection refused"],
+    );
 
     // A value of the secret that does not fit is named by its key, never shown.
     let bad_port = fastlane_connectors::aws_test_support::unique_name("port");
