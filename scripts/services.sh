@@ -10,7 +10,10 @@
 # Services: mariadb (MySQL protocol; FASTLANE_TEST_MYSQL_*, port ${FASTLANE_MARIADB_PORT:-33306}),
 # postgres (FASTLANE_TEST_POSTGRES_*, port ${FASTLANE_POSTGRES_PORT:-35432}), moto (S3, Firehose,
 # CloudWatch Logs and Secrets Manager in one process; FASTLANE_TEST_AWS_*, port
-# ${FASTLANE_MOTO_PORT:-35500}).
+# ${FASTLANE_MOTO_PORT:-35500}), victoriametrics (InfluxDB v2 write API; FASTLANE_TEST_INFLUX_URL,
+# port ${FASTLANE_VICTORIAMETRICS_PORT:-38428}), mongodb (nx-27017; FASTLANE_TEST_MONGODB_*, port
+# ${FASTLANE_MONGODB_PORT:-37017}), bigquery (bqemulator: REST and the Storage Read API over gRPC;
+# FASTLANE_TEST_BIGQUERY_*, ports ${FASTLANE_BIGQUERY_PORT:-39050} and the next one).
 #
 # With no SERVICE, all of them. `up` and `env` print ONLY `export NAME=value` lines on stdout
 # (progress goes to stderr), so a caller can do:
@@ -28,7 +31,7 @@ STATE_DIR="${FASTLANE_SERVICES_DIR:-$REPO/.services}"
 # Absolute and normalised: pid checks compare it with the servers' command lines, and PostgreSQL's
 # programs run from another working directory.
 STATE_DIR="$(realpath -m -- "$STATE_DIR")"
-SERVICES=(mariadb postgres moto)
+SERVICES=(mariadb postgres moto victoriametrics mongodb bigquery)
 
 # Everything a command prints goes to stderr; only the `export` lines go to the real stdout, kept
 # on fd 3. Background daemons must not inherit fd 3 (or stdout): a caller's `$(…)` waits until every
@@ -80,6 +83,29 @@ pid_runs_with() {
   local pid="$1" arg="$2"
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
     tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qxF -- "$arg"
+}
+
+# Stop the daemon whose pid file is PIDFILE, if it is ours (MATCH is on its command line): TERM,
+# then KILL after GRACE seconds. NAME and WHERE (its port or data dir) are for the log.
+stop_daemon() {
+  local name="$1" pidfile="$2" match="$3" where="$4" grace="${5:-10}" pid
+  pid="$(if [ -s "$pidfile" ]; then cat "$pidfile"; fi)"
+  if ! pid_runs_with "$pid" "$match"; then
+    log "$name: nothing running on $where"
+    rm -f "$pidfile"
+    return
+  fi
+  log "$name: stopping pid $pid ($where)"
+  kill "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + grace))
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$pidfile"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -595,26 +621,11 @@ moto_up() {
 }
 
 moto_down() {
-  local pidfile port pid
+  local pidfile port
   for pidfile in "$MOTO_PID" "$MOTO_HOME/moto-auth.pid"; do
     port="$MOTO_PORT"
     [ "$pidfile" = "$MOTO_PID" ] || port="$MOTO_AUTH_PORT"
-    pid="$(if [ -s "$pidfile" ]; then cat "$pidfile"; fi)"
-    if ! pid_runs_with "$pid" "$port"; then
-      log "moto: nothing running on port $port"
-      continue
-    fi
-    log "moto: stopping pid $pid (port $port)"
-    kill "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + 10))
-    while kill -0 "$pid" 2>/dev/null; do
-      if [ "$SECONDS" -ge "$deadline" ]; then
-        kill -KILL "$pid" 2>/dev/null || true
-        break
-      fi
-      sleep 0.2
-    done
-    rm -f "$pidfile"
+    stop_daemon moto "$pidfile" "$port" "port $port"
   done
   rm -f "$MOTO_AUTH_KEYS"
 }
@@ -642,6 +653,280 @@ moto_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
+
+# ---------------------------------------------------------------------------------------------
+# VictoriaMetrics (the InfluxDB v2 write API: line protocol on /api/v2/write; the tests read back
+# through /api/v1/export after /internal/force_flush)
+# ---------------------------------------------------------------------------------------------
+#
+# Started with a 100-year retention so tests may write any past time (the default keeps one
+# month and drops older points silently), and without deduplication, so that a point written
+# twice shows as two samples.
+
+VICTORIAMETRICS_PORT="${FASTLANE_VICTORIAMETRICS_PORT:-38428}"
+VICTORIAMETRICS_HOME="$STATE_DIR/victoriametrics"
+VICTORIAMETRICS_DATA="$VICTORIAMETRICS_HOME/data"
+VICTORIAMETRICS_PID="$VICTORIAMETRICS_HOME/victoria-metrics.pid"
+VICTORIAMETRICS_LOG="$VICTORIAMETRICS_HOME/victoria-metrics.log"
+VICTORIAMETRICS_URL="http://127.0.0.1:$VICTORIAMETRICS_PORT"
+
+victoriametrics_pid() { if [ -s "$VICTORIAMETRICS_PID" ]; then cat "$VICTORIAMETRICS_PID"; fi; }
+victoriametrics_running() { pid_runs_with "$(victoriametrics_pid)" "-storageDataPath=$VICTORIAMETRICS_DATA"; }
+victoriametrics_ping() { curl -fsS --max-time 2 "$VICTORIAMETRICS_URL/health" >/dev/null 2>&1; }
+
+victoriametrics_install() {
+  command -v curl >/dev/null || die "victoriametrics: curl is needed to check the server"
+  if command -v victoria-metrics >/dev/null; then return; fi
+  # Debian's package (1.79); apt_install_no_start keeps its system service from starting.
+  apt_install_no_start victoria-metrics
+  command -v victoria-metrics >/dev/null ||
+    die "victoriametrics: the victoria-metrics package installed no victoria-metrics binary"
+}
+
+victoriametrics_up() {
+  victoriametrics_install
+  if victoriametrics_running && victoriametrics_ping; then
+    log "victoriametrics: already running (pid $(victoriametrics_pid), $VICTORIAMETRICS_URL)"
+    victoriametrics_env
+    return
+  fi
+  mkdir -p "$VICTORIAMETRICS_DATA"
+  log "victoriametrics: starting on $VICTORIAMETRICS_URL (log: $VICTORIAMETRICS_LOG)"
+  # Its own session, no stdin, and not fd 3 (see the top).
+  setsid victoria-metrics -httpListenAddr="127.0.0.1:$VICTORIAMETRICS_PORT" \
+    -storageDataPath="$VICTORIAMETRICS_DATA" -retentionPeriod=100y -loggerLevel=WARN \
+    </dev/null >>"$VICTORIAMETRICS_LOG" 2>&1 3>&- &
+  echo $! >"$VICTORIAMETRICS_PID"
+  local deadline=$((SECONDS + 60))
+  until victoriametrics_ping; do
+    if ! victoriametrics_running; then
+      tail -n 30 "$VICTORIAMETRICS_LOG" >&2
+      die "victoriametrics: the server exited (is port $VICTORIAMETRICS_PORT taken? log: $VICTORIAMETRICS_LOG)"
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || die "victoriametrics: not answering on $VICTORIAMETRICS_URL after 60 s"
+    sleep 0.3
+  done
+  log "victoriametrics: up (pid $(victoriametrics_pid))"
+  victoriametrics_env
+}
+
+victoriametrics_down() {
+  stop_daemon victoriametrics "$VICTORIAMETRICS_PID" "-storageDataPath=$VICTORIAMETRICS_DATA" \
+    "port $VICTORIAMETRICS_PORT"
+}
+
+# Org, bucket and token are accepted and ignored by the server.
+victoriametrics_env() {
+  emit FASTLANE_TEST_INFLUX_URL "$VICTORIAMETRICS_URL"
+}
+
+victoriametrics_status() {
+  if victoriametrics_running && victoriametrics_ping; then
+    echo "victoriametrics: running (pid $(victoriametrics_pid), $VICTORIAMETRICS_URL)" >&3
+  else
+    echo "victoriametrics: stopped" >&3
+    return 3
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# MongoDB wire protocol: nx-27017 (a MongoDB-protocol server over SQLite; no mongod is installable
+# here). Known gaps (see connectors/src/source/mongodb/tests.rs): no Decimal128/regex/timestamp
+# inserts, small longs come back as ints, integer `_id`s sort as text, no authentication.
+# ---------------------------------------------------------------------------------------------
+
+MONGODB_VERSION=0.8.1
+MONGODB_PORT="${FASTLANE_MONGODB_PORT:-37017}"
+MONGODB_HOME="$STATE_DIR/mongodb"
+MONGODB_DATA="$MONGODB_HOME/data"
+MONGODB_VENV="$STATE_DIR/venv-mongodb"
+MONGODB_PID="$MONGODB_HOME/nx-27017.pid"
+MONGODB_LOG="$MONGODB_HOME/nx-27017.log"
+MONGODB_URI="mongodb://127.0.0.1:$MONGODB_PORT"
+
+mongodb_pid() { if [ -s "$MONGODB_PID" ]; then cat "$MONGODB_PID"; fi; }
+# Our instance runs: the pid file names a live nx-27017 on our data dir.
+mongodb_running() { pid_runs_with "$(mongodb_pid)" "$MONGODB_DATA"; }
+# Answers a `ping` command (pymongo comes with nx-27017).
+mongodb_ping() {
+  "$MONGODB_VENV/bin/python" - "$MONGODB_URI" >/dev/null 2>&1 <<'PY'
+import sys, pymongo
+pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=2000).admin.command("ping")
+PY
+}
+
+mongodb_install() {
+  if [ "$("$MONGODB_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("nx-27017"))' 2>/dev/null)" = "$MONGODB_VERSION" ]; then
+    return
+  fi
+  log "mongodb: installing nx-27017 $MONGODB_VERSION into $MONGODB_VENV"
+  [ -x "$MONGODB_VENV/bin/python" ] || python3 -m venv "$MONGODB_VENV" ||
+    die "mongodb: python3 -m venv failed (apt install python3-venv)"
+  quiet "$MONGODB_VENV/bin/pip" install -q --disable-pip-version-check "nx-27017==$MONGODB_VERSION"
+}
+
+mongodb_up() {
+  mongodb_install
+  if mongodb_running && mongodb_ping; then
+    log "mongodb: already running (pid $(mongodb_pid), $MONGODB_URI)"
+    mongodb_env
+    return
+  fi
+  mkdir -p "$MONGODB_DATA"
+  log "mongodb: starting nx-27017 on $MONGODB_URI (log: $MONGODB_LOG)"
+  # Its own session, no stdin, and not fd 3 (see the top). The server writes its own pid file
+  # only as a daemon; we keep ours.
+  setsid "$MONGODB_VENV/bin/nx-27017" --host 127.0.0.1 -p "$MONGODB_PORT" \
+    --data-dir "$MONGODB_DATA" --log-file "$MONGODB_LOG" --pid-file "$MONGODB_HOME/nx-own.pid" \
+    </dev/null >>"$MONGODB_HOME/nx-27017.out" 2>&1 3>&- &
+  echo $! >"$MONGODB_PID"
+  local deadline=$((SECONDS + 60))
+  until mongodb_ping; do
+    if ! mongodb_running; then
+      tail -n 30 "$MONGODB_HOME/nx-27017.out" >&2
+      die "mongodb: nx-27017 exited (is port $MONGODB_PORT taken? log: $MONGODB_LOG)"
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || die "mongodb: not answering on $MONGODB_URI after 60 s"
+    sleep 0.3
+  done
+  log "mongodb: up (pid $(mongodb_pid))"
+  mongodb_env
+}
+
+mongodb_down() {
+  stop_daemon mongodb "$MONGODB_PID" "$MONGODB_DATA" "port $MONGODB_PORT"
+}
+
+# No authentication: the URI carries no credentials.
+mongodb_env() {
+  emit FASTLANE_TEST_MONGODB_URI "$MONGODB_URI"
+  emit FASTLANE_TEST_MONGODB_HOST 127.0.0.1
+  emit FASTLANE_TEST_MONGODB_PORT "$MONGODB_PORT"
+}
+
+mongodb_status() {
+  if mongodb_running && mongodb_ping; then
+    echo "mongodb: running (pid $(mongodb_pid), $MONGODB_URI, nx-27017 $MONGODB_VERSION)" >&3
+  else
+    echo "mongodb: stopped" >&3
+    return 3
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# BigQuery emulator (bqemulator: the REST API and the Storage Read API's gRPC service, on DuckDB)
+# ---------------------------------------------------------------------------------------------
+
+BIGQUERY_VERSION=1.4.0
+BIGQUERY_DUCKDB_VERSION=1.5.5
+BIGQUERY_NUMPY_VERSION=2.4.6
+BIGQUERY_PORT="${FASTLANE_BIGQUERY_PORT:-39050}"
+BIGQUERY_GRPC_PORT="$((BIGQUERY_PORT + 1))"
+BIGQUERY_HOME="$STATE_DIR/bigquery"
+BIGQUERY_VENV="$STATE_DIR/venv-bigquery"
+BIGQUERY_DATA="$BIGQUERY_HOME/data"
+# The server's own HOME: DuckDB looks for its extensions under $HOME/.duckdb, where the spatial
+# (GEOGRAPHY) and avro (Avro loads) extensions are copied from their PyPI packages, so the server
+# never tries to download one.
+BIGQUERY_PRIVATE_HOME="$BIGQUERY_HOME/home"
+BIGQUERY_PID="$BIGQUERY_HOME/bqemulator.pid"
+BIGQUERY_LOG="$BIGQUERY_HOME/bqemulator.log"
+BIGQUERY_URL="http://127.0.0.1:$BIGQUERY_PORT"
+BIGQUERY_PROJECT=local
+
+bigquery_pid() { if [ -s "$BIGQUERY_PID" ]; then cat "$BIGQUERY_PID"; fi; }
+bigquery_running() { pid_runs_with "$(bigquery_pid)" "$BIGQUERY_PORT"; }
+# Ready when the REST API lists the project's datasets and the gRPC port accepts connections
+# (fd 5: fd 3 carries the `export` lines).
+bigquery_ping() {
+  curl -fsS --max-time 2 "$BIGQUERY_URL/bigquery/v2/projects/$BIGQUERY_PROJECT/datasets" \
+    >/dev/null 2>&1 &&
+    bash -c "exec 5<>/dev/tcp/127.0.0.1/$BIGQUERY_GRPC_PORT" 2>/dev/null
+}
+
+bigquery_install() {
+  command -v curl >/dev/null || die "bigquery: curl is needed to check the server"
+  local want="$BIGQUERY_VERSION $BIGQUERY_DUCKDB_VERSION $BIGQUERY_DUCKDB_VERSION $BIGQUERY_DUCKDB_VERSION"
+  local have
+  have="$("$BIGQUERY_VENV/bin/python" -c 'import importlib.metadata as m
+print(m.version("bqemulator"), m.version("duckdb"), m.version("duckdb-extension-spatial"),
+      m.version("duckdb-extension-avro"))' 2>/dev/null || true)"
+  if [ "$have" != "$want" ]; then
+    log "bigquery: installing bqemulator $BIGQUERY_VERSION (DuckDB $BIGQUERY_DUCKDB_VERSION) into $BIGQUERY_VENV"
+    [ -x "$BIGQUERY_VENV/bin/python" ] || python3 -m venv "$BIGQUERY_VENV" ||
+      die "bigquery: python3 -m venv failed (apt install python3-venv)"
+    quiet "$BIGQUERY_VENV/bin/pip" install -q --disable-pip-version-check \
+      "bqemulator==$BIGQUERY_VERSION" "duckdb==$BIGQUERY_DUCKDB_VERSION" \
+      "numpy==$BIGQUERY_NUMPY_VERSION" "duckdb-extension-spatial==$BIGQUERY_DUCKDB_VERSION" \
+      "duckdb-extension-avro==$BIGQUERY_DUCKDB_VERSION"
+  fi
+  local platform dir extension source
+  platform="$("$BIGQUERY_VENV/bin/python" -c 'import duckdb; print(duckdb.sql("PRAGMA platform").fetchone()[0])')" ||
+    die "bigquery: cannot ask DuckDB for its platform"
+  dir="$BIGQUERY_PRIVATE_HOME/.duckdb/extensions/v$BIGQUERY_DUCKDB_VERSION/$platform"
+  mkdir -p "$dir"
+  for extension in spatial avro; do
+    [ -s "$dir/$extension.duckdb_extension" ] && continue
+    source="$("$BIGQUERY_VENV/bin/python" -c "import pathlib, duckdb_extension_$extension as s
+print(next(pathlib.Path(s.__file__).parent.rglob('$extension.duckdb_extension')))")" ||
+      die "bigquery: duckdb-extension-$extension holds no $extension.duckdb_extension"
+    cp "$source" "$dir/$extension.duckdb_extension"
+  done
+}
+
+bigquery_up() {
+  bigquery_install
+  if bigquery_running && bigquery_ping; then
+    log "bigquery: already running (pid $(bigquery_pid), $BIGQUERY_URL)"
+    bigquery_env
+    return
+  fi
+  # Up but not answering (a half-started instance): start over.
+  if bigquery_running; then bigquery_down; fi
+  mkdir -p "$BIGQUERY_DATA" "$BIGQUERY_PRIVATE_HOME"
+  log "bigquery: starting on $BIGQUERY_URL, gRPC 127.0.0.1:$BIGQUERY_GRPC_PORT (log: $BIGQUERY_LOG)"
+  # Its own session, no stdin, and not fd 3 (see the top).
+  env HOME="$BIGQUERY_PRIVATE_HOME" setsid "$BIGQUERY_VENV/bin/bqemulator" start \
+    --rest-host 127.0.0.1 --rest-port "$BIGQUERY_PORT" \
+    --grpc-host 127.0.0.1 --grpc-port "$BIGQUERY_GRPC_PORT" \
+    --persistent --data-dir "$BIGQUERY_DATA" --project "$BIGQUERY_PROJECT" --log-level warning \
+    </dev/null >>"$BIGQUERY_LOG" 2>&1 3>&- &
+  echo $! >"$BIGQUERY_PID"
+  local deadline=$((SECONDS + 90))
+  until bigquery_ping; do
+    if ! bigquery_running; then
+      tail -n 30 "$BIGQUERY_LOG" >&2
+      die "bigquery: the server exited (are ports $BIGQUERY_PORT/$BIGQUERY_GRPC_PORT taken? log: $BIGQUERY_LOG)"
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || die "bigquery: not answering on $BIGQUERY_URL after 90 s"
+    sleep 0.3
+  done
+  log "bigquery: up (pid $(bigquery_pid))"
+  bigquery_env
+}
+
+bigquery_down() {
+  stop_daemon bigquery "$BIGQUERY_PID" "$BIGQUERY_PORT" "port $BIGQUERY_PORT" 15
+}
+
+# No credentials: the emulator takes none, and the source sends none to an `endpoint` override.
+bigquery_env() {
+  emit FASTLANE_TEST_BIGQUERY_ENDPOINT "$BIGQUERY_URL"
+  emit FASTLANE_TEST_BIGQUERY_GRPC "http://127.0.0.1:$BIGQUERY_GRPC_PORT"
+  emit FASTLANE_TEST_BIGQUERY_PROJECT "$BIGQUERY_PROJECT"
+}
+
+bigquery_status() {
+  if bigquery_running && bigquery_ping; then
+    echo "bigquery: running (pid $(bigquery_pid), $BIGQUERY_URL, gRPC 127.0.0.1:$BIGQUERY_GRPC_PORT, data $BIGQUERY_DATA)" >&3
+  elif bigquery_running; then
+    echo "bigquery: process up (pid $(bigquery_pid)) but not answering on $BIGQUERY_URL" >&3
+    return 3
+  else
+    echo "bigquery: stopped" >&3
+    return 3
+  fi
+}
 
 usage() {
   printf 'usage: %s up|down|env|status [SERVICE…]\nservices: %s\n' "$0" "${SERVICES[*]}" >&2

@@ -24,6 +24,11 @@ pub mod test_support {
 pub mod aws_test_support {
     pub use crate::aws::test_server::{unique_name, TestAws};
 }
+/// Fixtures for the tests against the MongoDB-protocol test server (`scripts/services.sh`).
+#[cfg(all(feature = "mongodb", any(test, feature = "test-support")))]
+pub mod mongodb_test_support {
+    pub use crate::source::mongodb::test_db::{oid, TestDb};
+}
 pub mod registry;
 pub mod schema;
 pub mod secrets;

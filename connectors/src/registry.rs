@@ -58,10 +58,14 @@ impl TargetEntry {
 
 /// Every source compiled into this build.
 pub static SOURCES: &[SourceEntry] = &[
+    #[cfg(feature = "bigquery")]
+    crate::source::bigquery::ENTRY,
     #[cfg(feature = "file")]
     crate::source::file::ENTRY,
     #[cfg(feature = "generate")]
     crate::source::generate::ENTRY,
+    #[cfg(feature = "mongodb")]
+    crate::source::mongodb::ENTRY,
     #[cfg(feature = "mysql")]
     crate::source::mysql::ENTRY,
 ];
@@ -72,6 +76,8 @@ pub static TARGETS: &[TargetEntry] = &[
     crate::target::file::ENTRY,
     #[cfg(feature = "firehose")]
     crate::target::firehose::ENTRY,
+    #[cfg(feature = "influxdb")]
+    crate::target::influxdb::ENTRY,
     #[cfg(feature = "mysql")]
     crate::target::mysql::ENTRY,
     #[cfg(feature = "s3")]

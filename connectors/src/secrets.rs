@@ -1,6 +1,7 @@
 //! `secret` / `secret_region` in any source or target section (the original fastlane's keys):
 //! an AWS Secrets Manager entry holding a JSON object with `host`, `port`, `username` and
-//! `password` (the layout RDS uses; `dbname` too), whose fields fill what the section leaves out.
+//! `password` (the layout RDS uses; `dbname` too; `service_account_json` for BigQuery), whose
+//! fields fill what the section leaves out.
 //! What the section sets itself always wins.
 //!
 //! The runtime validates a section with [`relax_required`] (a secret may still provide the
@@ -23,8 +24,20 @@ const FILLS: &[(&str, &[&str])] = &[
     ("host", &["host"]),
     ("port", &["port"]),
     ("username", &["username", "user"]),
+    ("user", &["user", "username"]),
     ("password", &["password"]),
     ("dbname", &["db", "database"]),
+    // A Google service-account key kept as a JSON string (the original's BigQuery secret).
+    ("service_account_json", &["service_account_json"]),
+];
+
+/// Config keys a secret never fills when the section already sets another way of saying the
+/// same thing (a connection URL instead of host and port, an InfluxDB `bucket` instead of its
+/// `database`).
+const SAID_OTHERWISE: &[(&str, &[&str])] = &[
+    ("host", &["url", "uri"]),
+    ("port", &["url", "uri"]),
+    ("database", &["bucket"]),
 ];
 
 /// The secret a section names.
@@ -146,6 +159,13 @@ pub fn fill(
         if target.get(*key).is_some_and(|v| !v.is_null()) {
             continue;
         }
+        let set = |k: &&str| target.get(*k).is_some_and(|v| !v.is_null());
+        if SAID_OTHERWISE
+            .iter()
+            .any(|(filled, instead)| filled == key && instead.iter().any(set))
+        {
+            continue;
+        }
         target.insert((*key).to_string(), typed(value, &properties[*key]));
         filled.push((*key).to_string());
     }
@@ -166,6 +186,8 @@ fn typed(value: &Value, property: &Value) -> Value {
             .map(Value::from)
             .unwrap_or_else(|_| value.clone()),
         Value::Number(n) if wants("string") && !wants("integer") => Value::String(n.to_string()),
+        // A key file stored as a JSON object where the section takes it as a string.
+        Value::Object(_) if wants("string") && !wants("object") => Value::String(value.to_string()),
         _ => value.clone(),
     }
 }
@@ -283,6 +305,43 @@ mod tests {
         let filled = fill(&mut section, fields.as_object().unwrap(), &schema());
         assert_eq!(filled, ["username"]);
         assert!(section.get("password").is_none());
+    }
+
+    #[test]
+    fn a_secret_does_not_fill_what_the_section_says_another_way() {
+        let schema = schemars::Schema::try_from(json!({
+            "type": "object",
+            "properties": {
+                "url": { "type": "string" }, "host": { "type": "string" },
+                "port": { "type": "integer" }, "user": { "type": "string" },
+                "database": { "type": "string" }, "bucket": { "type": "string" }
+            }
+        }))
+        .unwrap();
+        let fields = json!({ "host": "h", "port": 8086, "user": "w", "dbname": "d" });
+        let mut section = json!({ "url": "http://influx:8086", "bucket": "b" });
+        let filled = fill(&mut section, fields.as_object().unwrap(), &schema);
+        assert_eq!(filled, ["user"]);
+        assert_eq!(
+            section,
+            json!({ "url": "http://influx:8086", "bucket": "b", "user": "w" })
+        );
+    }
+
+    #[test]
+    fn a_service_account_key_fills_its_key_as_text_even_when_stored_as_an_object() {
+        let schema = schemars::Schema::try_from(json!({
+            "type": "object",
+            "properties": { "service_account_json": { "type": ["string", "null"] } }
+        }))
+        .unwrap();
+        let key = json!({ "type": "service_account", "client_email": "etl@p.iam" });
+        let fields = json!({ "service_account_json": key.clone(), "host": "unused" });
+        let mut section = json!({});
+        let filled = fill(&mut section, fields.as_object().unwrap(), &schema);
+        assert_eq!(filled, ["service_account_json"]);
+        let text = section["service_account_json"].as_str().unwrap();
+        assert_eq!(serde_json::from_str::<Value>(text).unwrap(), key);
     }
 
     #[test]

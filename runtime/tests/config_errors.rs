@@ -66,7 +66,7 @@ fn unknown_connector_and_ambiguous_sections_are_named() {
         2,
         &[
             "source.oracle: unknown source type 'oracle'",
-            "available: file, generate",
+            "available: bigquery, file, generate, mongodb, mysql",
         ],
     );
     let out = run_config(

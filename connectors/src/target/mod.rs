@@ -4,6 +4,8 @@
 pub mod file;
 #[cfg(feature = "firehose")]
 pub mod firehose;
+#[cfg(feature = "influxdb")]
+pub mod influxdb;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "s3")]
