@@ -99,7 +99,10 @@ fn compatible(received: &DataType, expected: &DataType, path: &str) -> Result<()
         }
         (DataType::Decimal128(rp, rs), DataType::Decimal128(ep, es))
         | (DataType::Decimal128(rp, rs), DataType::Decimal256(ep, es))
-        | (DataType::Decimal256(rp, rs), DataType::Decimal256(ep, es)) => rs == es && rp <= ep,
+        | (DataType::Decimal256(rp, rs), DataType::Decimal256(ep, es)) => {
+            // Exact when neither the fraction nor the integer part loses digits.
+            rs <= es && i16::from(*rp) - i16::from(*rs) <= i16::from(*ep) - i16::from(*es)
+        }
         (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, DataType::Utf8) => true,
         (DataType::Binary | DataType::LargeBinary | DataType::BinaryView, DataType::Binary) => true,
         (r, e) => r == e,
@@ -277,6 +280,19 @@ mod tests {
         .is_ok());
         assert!(compatible(
             &DataType::Decimal128(38, 10),
+            &DataType::Decimal128(38, 9),
+            "n"
+        )
+        .is_err());
+        // What the emulator sends for a NUMERIC computed as DECIMAL(18, 3): exact in (38, 9).
+        assert!(compatible(
+            &DataType::Decimal128(18, 3),
+            &DataType::Decimal128(38, 9),
+            "n"
+        )
+        .is_ok());
+        assert!(compatible(
+            &DataType::Decimal128(38, 3),
             &DataType::Decimal128(38, 9),
             "n"
         )
