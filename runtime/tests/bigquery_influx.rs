@@ -18,6 +18,10 @@ fn var(name: &str) -> String {
     })
 }
 
+/// One test at a time talks to the BigQuery emulator: bqemulator 1.4 answers every request on
+/// one shared DuckDB connection, so concurrent requests can read each other's results.
+static EMULATOR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn summary(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
@@ -47,6 +51,7 @@ async fn bigquery(path: &str, body: Value) -> Value {
 
 #[tokio::test]
 async fn a_bigquery_table_reaches_parquet_through_passthrough_wasm_on_both_read_paths() {
+    let _turn = EMULATOR.lock().await;
     let project = var("FASTLANE_TEST_BIGQUERY_PROJECT");
     let dataset = format!("fl_e2e_{}", std::process::id());
     bigquery(
@@ -130,6 +135,7 @@ async fn a_bigquery_table_reaches_parquet_through_passthrough_wasm_on_both_read_
 
 #[tokio::test]
 async fn a_missing_bigquery_table_fails_the_run_and_names_it() {
+    let _turn = EMULATOR.lock().await;
     let config = json!({
         "source": { "bigquery": {
             "gcp_project": var("FASTLANE_TEST_BIGQUERY_PROJECT"), "dataset_id": "fl_e2e_none",

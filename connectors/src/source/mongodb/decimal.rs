@@ -88,12 +88,12 @@ impl Decimal {
     /// The value as the integer of an Arrow `Decimal128(precision, scale)`, or `None` when it
     /// does not fit: NaN, an infinity, more digits than `precision`, or digits beyond `scale`
     /// (decimals are never rounded).
-    pub fn to_scaled(&self, precision: u8, scale: i8) -> Option<i128> {
+    pub fn to_scaled(self, precision: u8, scale: i8) -> Option<i128> {
         let Decimal::Finite {
             negative,
             coefficient,
             exponent,
-        } = *self
+        } = self
         else {
             return None;
         };

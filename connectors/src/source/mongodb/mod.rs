@@ -125,7 +125,7 @@ impl MongoSource {
                     e,
                 )
             })?;
-        if !names.iter().any(|n| *n == config.collection) {
+        if !names.contains(&config.collection) {
             return Err(ConnectorError::config(
                 format!("{SECTION}.collection"),
                 format!("collection {name} does not exist at {}", endpoint.hosts),

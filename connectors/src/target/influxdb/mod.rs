@@ -327,30 +327,6 @@ impl InfluxWriter {
     }
 }
 
-#[cfg(test)]
-mod stamp_tests {
-    use super::Stamps;
-
-    #[test]
-    fn workers_never_share_a_time_and_times_only_increase() {
-        let mut a = Stamps {
-            worker: 0,
-            workers: 2,
-            next: i64::MIN,
-        };
-        let mut b = Stamps {
-            worker: 1,
-            workers: 2,
-            next: i64::MIN,
-        };
-        assert_eq!(a.take(1001, 3), (1000, 2)); // 1000, 1002, 1004
-        assert_eq!(b.take(1001, 3), (1001, 2)); // 1001, 1003, 1005
-                                                // The clock has not moved (or went back): the next batch continues after the last.
-        assert_eq!(a.take(1000, 2), (1006, 2));
-        assert_eq!(b.take(1500, 1), (1501, 2));
-    }
-}
-
 /// Now, in `precision` units.
 fn now_in(precision: Precision) -> Result<i64> {
     let now = chrono::Utc::now();
@@ -398,5 +374,29 @@ impl Target for InfluxWriter {
 
     async fn finish(&mut self) -> Result<()> {
         self.send(true).await
+    }
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::Stamps;
+
+    #[test]
+    fn workers_never_share_a_time_and_times_only_increase() {
+        let mut a = Stamps {
+            worker: 0,
+            workers: 2,
+            next: i64::MIN,
+        };
+        let mut b = Stamps {
+            worker: 1,
+            workers: 2,
+            next: i64::MIN,
+        };
+        assert_eq!(a.take(1001, 3), (1000, 2)); // 1000, 1002, 1004
+        assert_eq!(b.take(1001, 3), (1001, 2)); // 1001, 1003, 1005
+                                                // The clock has not moved (or went back): the next batch continues after the last.
+        assert_eq!(a.take(1000, 2), (1006, 2));
+        assert_eq!(b.take(1500, 1), (1501, 2));
     }
 }

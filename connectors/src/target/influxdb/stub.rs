@@ -8,13 +8,16 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// Each request received: its head and its body.
+type Log = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A loopback HTTP server standing in for InfluxDB: `/ping` answers 204; write requests get
 /// the `answers` in turn, then are forwarded to `upstream` (or answered 204).
 pub struct Stub {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     /// Each write request received: its head (request line and headers) and its body.
-    requests: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    requests: Log,
     task: tokio::task::JoinHandle<()>,
 }
 
