@@ -11,7 +11,7 @@ use fastlane_connectors::test_support::MySqlTestDb;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
 
-use common::{assert_fails, assert_ok, text, wasm};
+use common::{assert_fails, assert_ok, summary, text, wasm};
 
 /// `fastlane run --config pipeline.json EXTRA…` in `dir`, reaching the test server through the
 /// standard AWS environment.
@@ -69,10 +69,6 @@ async fn ids_in_s3(aws: &TestAws, bucket: &str, prefix: &str) -> Vec<i64> {
     }
     ids.sort_unstable();
     ids
-}
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
 
 #[tokio::test]

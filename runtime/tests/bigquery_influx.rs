@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::path::Path;
-
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Decimal128Type, Int64Type, TimeUnit, TimestampMicrosecondType};
 use serde_json::{json, Value};
 
-use common::{assert_fails, assert_ok, read_parquet, text, wasm};
+use common::{assert_fails, assert_ok, read_parquet, summary, text, wasm};
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -21,10 +19,6 @@ fn var(name: &str) -> String {
 /// One test at a time talks to the BigQuery emulator: bqemulator 1.4 answers every request on
 /// one shared DuckDB connection, so concurrent requests can read each other's results.
 static EMULATOR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
 
 /// POST `body` to the emulator's `path` (under `/bigquery/v2/projects/{project}/`).
 async fn bigquery(path: &str, body: Value) -> Value {

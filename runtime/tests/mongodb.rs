@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use arrow::array::{
     Array, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, ListArray, StringArray,
     StructArray, TimestampMillisecondArray,
@@ -13,13 +11,9 @@ use arrow::datatypes::{DataType, TimeUnit};
 use fastlane_connectors::mongodb_test_support::{oid, TestDb};
 use fastlane_connectors::test_support::MySqlTestDb;
 use mongodb::bson::{doc, DateTime, Document};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use common::{assert_fails, assert_ok, read_parquet, text, wasm};
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
+use common::{assert_fails, assert_ok, read_parquet, summary, text, wasm};
 
 /// Documents `from..=to` of a small orders collection, `_id`s in the order of `n`.
 fn orders(from: u64, to: u64) -> Vec<Document> {

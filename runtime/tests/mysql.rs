@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fastlane_connectors::test_support::{MySqlTestDb, ALL_TYPES_DDL, ALL_TYPES_ROWS};
 use serde_json::{json, Value};
 
-use common::{assert_fails, assert_ok, text, wasm};
+use common::{assert_fails, assert_ok, summary, text, wasm};
 
 /// A pipeline from `source` to `target` in `db`, keyed on `id`.
 fn pipeline(db: &MySqlTestDb, source: &str, target: &str, batch_size: usize) -> Value {
@@ -37,10 +36,6 @@ async fn events_table(db: &MySqlTestDb, table: &str, from: i64, to: i64) {
          FROM seq_{from}_to_{to}"
     ))
     .await;
-}
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
 
 #[tokio::test]

@@ -71,6 +71,11 @@ pub fn run_config(dir: &Path, config: &serde_json::Value, extra: &[&str]) -> Out
     fastlane(dir, &args)
 }
 
+/// The run summary a run wrote with `--summary-json summary.json` in `dir`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
 /// Assert the command succeeded.
 pub fn assert_ok(out: &Output) {
     assert_eq!(
