@@ -9,6 +9,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(any(feature = "mysql", feature = "influxdb"))]
+pub(crate) mod decimal_text;
 pub mod error;
 #[cfg(feature = "file")]
 pub mod file_format;

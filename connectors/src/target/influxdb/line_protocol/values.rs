@@ -2,6 +2,7 @@
 //! resolved once per batch into a writer closure over the downcast array (see the parent
 //! module's doc for the rules).
 
+use crate::decimal_text::decimal_text;
 use std::io::Write as _;
 
 use arrow::array::{Array, ArrayAccessor, AsArray};
@@ -453,32 +454,6 @@ fn decimal_writer(array: &dyn Array) -> Option<TagWriter<'_>> {
         }
         _ => return None,
     })
-}
-
-/// Append `±digits × 10^-scale` exactly, with `scale` fraction digits.
-fn decimal_text(negative: bool, digits: &[u8], scale: i8, out: &mut Vec<u8>) {
-    if negative {
-        out.push(b'-');
-    }
-    let Ok(scale) = usize::try_from(scale) else {
-        out.extend_from_slice(digits);
-        if digits != b"0" {
-            out.resize(out.len() + usize::from(scale.unsigned_abs()), b'0');
-        }
-        return;
-    };
-    if digits.len() > scale {
-        let (integer, fraction) = digits.split_at(digits.len() - scale);
-        out.extend_from_slice(integer);
-        if scale > 0 {
-            out.push(b'.');
-            out.extend_from_slice(fraction);
-        }
-    } else {
-        out.extend_from_slice(b"0.");
-        out.resize(out.len() + scale - digits.len(), b'0');
-        out.extend_from_slice(digits);
-    }
 }
 
 /// Append `bytes` in standard base64 with padding.

@@ -4,6 +4,7 @@
 //! Each column's type is resolved once per batch into a [`WriteValue`] closure over the downcast
 //! array; the row loop then appends every value straight into one output buffer.
 
+use crate::decimal_text::decimal_text;
 use std::fmt::Write as _;
 use std::ops::Range;
 
@@ -371,32 +372,6 @@ impl std::fmt::Write for StackText {
             .copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
-    }
-}
-
-/// Writes `±digits × 10^-scale` exactly, with `scale` fraction digits.
-fn decimal_text(negative: bool, digits: &[u8], scale: i8, out: &mut Vec<u8>) {
-    if negative {
-        out.push(b'-');
-    }
-    let Ok(scale) = usize::try_from(scale) else {
-        out.extend_from_slice(digits);
-        if digits != b"0" {
-            out.resize(out.len() + usize::from(scale.unsigned_abs()), b'0');
-        }
-        return;
-    };
-    if digits.len() > scale {
-        let (integer, fraction) = digits.split_at(digits.len() - scale);
-        out.extend_from_slice(integer);
-        if scale > 0 {
-            out.push(b'.');
-            out.extend_from_slice(fraction);
-        }
-    } else {
-        out.extend_from_slice(b"0.");
-        out.resize(out.len() + scale - digits.len(), b'0');
-        out.extend_from_slice(digits);
     }
 }
 
