@@ -85,6 +85,50 @@ pid_runs_with() {
     tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qxF -- "$arg"
 }
 
+# Ports. A service takes FASTLANE_<SERVICE>_PORT when that is set (and fails loudly if the port is
+# taken). Otherwise it takes the port its state dir recorded at an earlier start, else its default;
+# when that port is held by something this state dir did not start (another checkout's services,
+# an earlier session's, a system daemon), the next free span above it is used and recorded in
+# <service>/port, so two checkouts on one machine never collide and `env`/`down` find it again.
+port_taken() { (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+span_free() {
+  local p
+  for ((p = $1; p < $1 + $2; p++)); do
+    if port_taken "$p"; then return 1; fi
+  done
+}
+# Does a pid file under the service's state dir name a live process (our instance)?
+service_alive() {
+  local f pid
+  while IFS= read -r f; do
+    pid="$(head -n 1 "$f" 2>/dev/null || true)"
+    if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then return 0; fi
+  done < <(find "$STATE_DIR/$1" -maxdepth 2 -name '*.pid' 2>/dev/null)
+  return 1
+}
+# service_port NAME DEFAULT WIDTH EXPLICIT: the first of WIDTH consecutive ports the service uses.
+service_port() {
+  local name="$1" default="$2" width="$3" explicit="$4" file="$STATE_DIR/$1/port" port p
+  if [ -n "$explicit" ]; then
+    echo "$explicit"
+    return
+  fi
+  port="$default"
+  if [ -s "$file" ]; then port="$(cat "$file")"; fi
+  if ! service_alive "$name" && ! span_free "$port" "$width"; then
+    local taken="$port"
+    port=""
+    for ((p = default + 100; p < default + 3000; p += width)); do
+      if span_free "$p" "$width"; then port="$p" && break; fi
+    done
+    [ -n "$port" ] || die "$name: port $taken is taken and no free port was found above $default"
+    log "$name: port $taken is taken by another process; using $port (recorded in $file)"
+  fi
+  mkdir -p "$STATE_DIR/$name"
+  if [ "$port" = "$default" ]; then rm -f "$file"; else echo "$port" >"$file"; fi
+  echo "$port"
+}
+
 # Stop the daemon whose pid file is PIDFILE, if it is ours (MATCH is on its command line): TERM,
 # then KILL after GRACE seconds. NAME and WHERE (its port or data dir) are for the log.
 stop_daemon() {
@@ -112,7 +156,7 @@ stop_daemon() {
 # MariaDB (the MySQL-protocol service)
 # ---------------------------------------------------------------------------------------------
 
-MARIADB_PORT="${FASTLANE_MARIADB_PORT:-33306}"
+MARIADB_PORT="$(service_port mariadb 33306 1 "${FASTLANE_MARIADB_PORT:-}")"
 MARIADB_HOME="$STATE_DIR/mariadb"
 MARIADB_DATA="$MARIADB_HOME/data"
 MARIADB_LOG="$MARIADB_HOME/mariadbd.log"
@@ -325,7 +369,7 @@ mariadb_status() {
 # PostgreSQL refuses to run as root: as root, initdb/pg_ctl/postgres run as the `postgres` system
 # user (which then owns $STATE_DIR/postgres); as anyone else, as that user.
 
-POSTGRES_PORT="${FASTLANE_POSTGRES_PORT:-35432}"
+POSTGRES_PORT="$(service_port postgres 35432 1 "${FASTLANE_POSTGRES_PORT:-}")"
 POSTGRES_HOME="$STATE_DIR/postgres"
 POSTGRES_DATA="$POSTGRES_HOME/data"
 POSTGRES_LOG="$POSTGRES_HOME/postgres.log"
@@ -532,7 +576,7 @@ postgres_status() {
 # ---------------------------------------------------------------------------------------------
 
 MOTO_VERSION=5.2.5
-MOTO_PORT="${FASTLANE_MOTO_PORT:-35500}"
+MOTO_PORT="$(service_port moto 35500 2 "${FASTLANE_MOTO_PORT:-}")"
 MOTO_HOME="$STATE_DIR/moto"
 MOTO_VENV="$STATE_DIR/venv-moto"
 MOTO_PID="$MOTO_HOME/moto.pid"
@@ -663,7 +707,7 @@ moto_status() {
 # month and drops older points silently), and without deduplication, so that a point written
 # twice shows as two samples.
 
-VICTORIAMETRICS_PORT="${FASTLANE_VICTORIAMETRICS_PORT:-38428}"
+VICTORIAMETRICS_PORT="$(service_port victoriametrics 38428 1 "${FASTLANE_VICTORIAMETRICS_PORT:-}")"
 VICTORIAMETRICS_HOME="$STATE_DIR/victoriametrics"
 VICTORIAMETRICS_DATA="$VICTORIAMETRICS_HOME/data"
 VICTORIAMETRICS_PID="$VICTORIAMETRICS_HOME/victoria-metrics.pid"
@@ -736,7 +780,7 @@ victoriametrics_status() {
 # ---------------------------------------------------------------------------------------------
 
 MONGODB_VERSION=0.8.1
-MONGODB_PORT="${FASTLANE_MONGODB_PORT:-37017}"
+MONGODB_PORT="$(service_port mongodb 37017 1 "${FASTLANE_MONGODB_PORT:-}")"
 MONGODB_HOME="$STATE_DIR/mongodb"
 MONGODB_DATA="$MONGODB_HOME/data"
 MONGODB_VENV="$STATE_DIR/venv-mongodb"
@@ -820,7 +864,7 @@ mongodb_status() {
 BIGQUERY_VERSION=1.4.0
 BIGQUERY_DUCKDB_VERSION=1.5.5
 BIGQUERY_NUMPY_VERSION=2.4.6
-BIGQUERY_PORT="${FASTLANE_BIGQUERY_PORT:-39050}"
+BIGQUERY_PORT="$(service_port bigquery 39050 2 "${FASTLANE_BIGQUERY_PORT:-}")"
 BIGQUERY_GRPC_PORT="$((BIGQUERY_PORT + 1))"
 BIGQUERY_HOME="$STATE_DIR/bigquery"
 BIGQUERY_VENV="$STATE_DIR/venv-bigquery"
