@@ -91,8 +91,10 @@ pub struct Config {
     #[serde(default)]
     pub offset: Option<Value>,
     /// Documents read (first in key order, after the filter) to infer the columns when no
-    /// `schema` is given. Fields and types that first appear later are not in the schema: new
-    /// fields are ignored, values of another type follow `on_mismatch`.
+    /// `schema` is given. A field first seen after the sample, or a value of another type,
+    /// follows `on_mismatch`: by default the run fails naming the document and the field
+    /// (raise this, or declare the columns in `schema`); with `"null"` it is left out and
+    /// counted.
     #[serde(default = "default_sample_size")]
     #[schemars(range(min = 1))]
     pub sample_size: usize,

@@ -76,14 +76,16 @@ pub struct Config {
     pub field_columns: Option<Vec<String>>,
     /// Column holding each point's time: a timestamp, a date, or an integer counted in
     /// `precision` units. Without it rows are stamped with the time they are written, as the
-    /// original fastlane did, but each row with its own time (one `precision` unit apart, in
-    /// nanoseconds unless `precision` says otherwise), so rows sharing a tag set never
-    /// overwrite each other. Set it whenever the rows have a time.
+    /// original fastlane did, but each row with its own time, one nanosecond apart, so rows
+    /// sharing a tag set never overwrite each other (a million rows span a millisecond). Set
+    /// it whenever the rows have a time.
     #[serde(default)]
     pub time_column: Option<String>,
-    /// Precision of the timestamps sent: `ns`, `us`, `ms` or `s`. Default: `ms` with a
-    /// `time_column` (as the original), `ns` without one. A `time_column` finer than this is
-    /// truncated (the run warns with the count).
+    /// Unit of the `time_column`'s values as sent: `ns`, `us`, `ms` or `s` (default `ms`, as
+    /// the original). Values finer than this are truncated (the run warns with the count).
+    /// Only with a `time_column`: stamps of rows without one are always in nanoseconds, since a
+    /// coarser unit would push a large run's stamps into the future and let the next run
+    /// overwrite them.
     #[serde(default)]
     pub precision: Option<Precision>,
     /// Lines (points) per write request.
@@ -218,6 +220,14 @@ impl Config {
             problems.push(key_error("org", "must not be empty (leave it out instead)"));
         }
         problems.extend(self.column_problems());
+        if self.time_column.is_none() && self.precision.is_some_and(|p| p != Precision::Ns) {
+            problems.push(key_error(
+                "precision",
+                "sets the unit of `time_column`, which is not given: rows without a time \
+                 column are stamped in nanoseconds (leave `precision` out, or name the \
+                 `time_column`)",
+            ));
+        }
         let mut at_least = |key: &str, value: u64| {
             if value == 0 {
                 problems.push(key_error(key, "must be at least 1"));

@@ -561,6 +561,21 @@ fn target_id_is_database_dot_measurement_without_connecting() {
     let timed: Config =
         serde_json::from_value(json!({ "measurement": "m", "time_column": "t" })).unwrap();
     assert_eq!(timed.precision().as_str(), "ms", "the original's precision");
+    // A coarse unit for the stamps of rows without a time column is refused up front.
+    let coarse: Config = serde_json::from_value(
+        json!({ "url": "http://h", "bucket": "b", "measurement": "m", "precision": "s" }),
+    )
+    .unwrap();
+    let err = coarse.check().unwrap_err().to_string();
+    assert!(
+        err.contains("precision") && err.contains("time_column"),
+        "{err}"
+    );
+    let fine: Config = serde_json::from_value(
+        json!({ "url": "http://h", "bucket": "b", "measurement": "m", "precision": "ns" }),
+    )
+    .unwrap();
+    assert!(fine.check().is_ok());
     let schema = serde_json::to_value((ENTRY.config_schema)()).unwrap();
     assert_eq!(schema["required"], json!(["measurement"]));
     assert_eq!(schema["additionalProperties"], json!(false));
