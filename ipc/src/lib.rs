@@ -52,6 +52,16 @@ pub unsafe fn decode_trusted(bytes: Vec<u8>) -> Result<Decoded, ArrowError> {
     unsafe { decode(Buffer::from_vec(bytes), false) }
 }
 
+/// [`decode_trusted`] from bytes already held in a [`Buffer`]: the arrays share its allocation,
+/// so once they are dropped a caller holding a clone can take the bytes back
+/// ([`Buffer::into_vec`]).
+///
+/// # Safety
+/// As [`decode_trusted`].
+pub unsafe fn decode_trusted_buffer(bytes: Buffer) -> Result<Decoded, ArrowError> {
+    unsafe { decode(bytes, false) }
+}
+
 /// # Safety
 /// With `validate` false, as [`decode_trusted`].
 unsafe fn decode(buffer: Buffer, validate: bool) -> Result<Decoded, ArrowError> {

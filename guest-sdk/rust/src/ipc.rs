@@ -7,6 +7,7 @@
 //! for native unit tests.
 
 use arrow_array::RecordBatch;
+use arrow_buffer::Buffer;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::SchemaRef;
 
@@ -22,11 +23,15 @@ pub struct BatchReader {
 impl BatchReader {
     /// A reader over the bytes of one IPC stream (as the host sends them).
     pub fn new(input: Vec<u8>) -> Self {
+        Self::from_buffer(Buffer::from_vec(input))
+    }
+
+    fn from_buffer(input: Buffer) -> Self {
         // SAFETY: the input comes from the fastlane host, which encodes it from record batches
         // it has already validated (its own sources, or guest output it checked on the way
         // out). Validating it again would re-scan every string in slow, SIMD-less wasm on
         // every batch for nothing.
-        match unsafe { fastlane_ipc::decode_trusted(input) } {
+        match unsafe { fastlane_ipc::decode_trusted_buffer(input) } {
             Ok((schema, batches)) => BatchReader {
                 schema,
                 batches: batches.into_iter(),
@@ -159,21 +164,61 @@ fn cannot_encode(e: arrow_schema::ArrowError) -> Error {
 /// An empty `input` gives an empty output. A stream holding a schema but no batch is
 /// transformed as one empty batch of that schema, so the output still carries the output
 /// schema.
+///
+/// When the input is one batch and the transform returns it unchanged (the same arrays: a
+/// passthrough, a filter keeping every row), the input bytes are returned as they came: the
+/// output is the same stream, and encoding it again would copy every byte for nothing.
 pub fn transform_stream<T: Transform>(transform: &mut T, input: Vec<u8>) -> Result<Vec<u8>, Error> {
     if input.is_empty() {
         return Ok(Vec::new());
     }
+    let input = Buffer::from_vec(input);
     // The output is usually about as large as the input.
     let mut output = OutputStream::with_capacity(input.len());
-    let mut reader = BatchReader::new(input);
+    let mut reader = BatchReader::from_buffer(input.clone());
     let mut batches_read = 0usize;
     while let Some(batch) = reader.next_batch()? {
         batches_read += 1;
-        output.write(&transform.transform(batch)?)?;
+        let transformed = transform.transform(batch.clone())?;
+        if batches_read == 1 && reader.batches.len() == 0 && unchanged(&batch, &transformed) {
+            // Every array pointing into `input` is dropped here, so the bytes are ours again.
+            drop((batch, transformed, reader));
+            return match input.into_vec::<u8>() {
+                Ok(bytes) => Ok(bytes),
+                Err(input) => reencode(input),
+            };
+        }
+        output.write(&transformed)?;
     }
     if batches_read == 0 {
         let empty = RecordBatch::new_empty(reader.schema()?);
         output.write(&transform.transform(empty)?)?;
+    }
+    output.finish()
+}
+
+/// The returned batch is the input batch: same schema, and every column the same arrays.
+fn unchanged(input: &RecordBatch, output: &RecordBatch) -> bool {
+    let same_schema = SchemaRef::ptr_eq(input.schema_ref(), output.schema_ref())
+        || input.schema() == output.schema();
+    same_schema
+        && input.num_rows() == output.num_rows()
+        && input
+            .columns()
+            .iter()
+            .zip(output.columns())
+            .all(|(a, b)| a.to_data().ptr_eq(&b.to_data()))
+}
+
+/// The stream in `input` encoded again: only when its bytes cannot be taken back (not expected:
+/// the decoded arrays were their only other owners).
+fn reencode(input: Buffer) -> Result<Vec<u8>, Error> {
+    let mut reader = BatchReader::from_buffer(input);
+    let schema = reader.schema()?;
+    let mut output = OutputStream::with_capacity(0);
+    output.start(&schema)?;
+    while let Some(batch) = reader.next_batch()? {
+        output.write(&batch)?;
     }
     output.finish()
 }
@@ -250,6 +295,41 @@ mod tests {
         assert_eq!(schema.field(0).name(), "s");
         assert_eq!(batches.len(), 1);
         assert_eq!(batches[0].num_rows(), 0);
+    }
+
+    /// Returns its input; `Keep` optionally re-slices it (new arrays over the same buffers).
+    struct Keep(bool);
+
+    impl Transform for Keep {
+        fn describe() -> Info {
+            Info::new("keep", "0", "")
+        }
+        fn init(_: &str) -> Result<Self, Error> {
+            Ok(Keep(false))
+        }
+        fn transform(&mut self, batch: RecordBatch) -> Result<RecordBatch, Error> {
+            Ok(if self.0 {
+                batch.slice(0, batch.num_rows())
+            } else {
+                batch
+            })
+        }
+    }
+
+    #[test]
+    fn an_unchanged_batch_returns_the_input_bytes() {
+        let input = encode(&batch(&[]).schema(), &[batch(&[1, 2, 3])]).unwrap();
+        for reslice in [false, true] {
+            let out = transform_stream(&mut Keep(reslice), input.clone()).unwrap();
+            assert_eq!(out, input, "reslice {reslice}");
+        }
+        // Several batches in one stream go through the encoder, and still round-trip.
+        let two = encode(&batch(&[]).schema(), &[batch(&[1]), batch(&[2])]).unwrap();
+        let (_, batches) = decode(transform_stream(&mut Keep(false), two).unwrap()).unwrap();
+        assert_eq!(batches, vec![batch(&[1]), batch(&[2])]);
+        // A changed batch is encoded.
+        let out = transform_stream(&mut Evens, input.clone()).unwrap();
+        assert_ne!(out, input);
     }
 
     #[test]
