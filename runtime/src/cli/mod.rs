@@ -1,10 +1,11 @@
-//! The `fastlane` command line: `run`, `validate`, `connectors`, `show`, `serve`.
+//! The `fastlane` command line: `run`, `validate`, `connectors`, `show`, `serve`, `transform`.
 
 mod connectors;
 mod prepare;
 mod run;
 mod serve;
 mod show;
+mod transform;
 mod validate;
 
 use std::path::PathBuf;
@@ -42,6 +43,8 @@ enum Command {
     Show(show::ShowArgs),
     /// Run the monitoring service (pipelines, runs, metrics, logs; OpenAPI docs at /docs).
     Serve(serve::ServeArgs),
+    /// Write, build, test and inspect transforms: `new`, `build`, `test`, `inspect`.
+    Transform(transform::TransformArgs),
 }
 
 /// What selects and overrides the pipeline config.
@@ -181,6 +184,7 @@ pub fn main() -> ExitCode {
             Command::Connectors(args) => connectors::connectors(args),
             Command::Show(args) => show::show(args).await,
             Command::Serve(args) => serve::serve(args).await,
+            Command::Transform(args) => transform::transform(args).await,
         }
     });
     // Transform workers may still be unwinding a trapped call: don't wait for them.

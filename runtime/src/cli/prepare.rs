@@ -62,7 +62,8 @@ pub(crate) fn transform(
     }))
 }
 
-fn config_problems(info: &TransformInfo, config: &serde_json::Value) -> Vec<Problem> {
+/// The problems of `config` against the schema the transform's `describe` returned.
+pub(crate) fn config_problems(info: &TransformInfo, config: &serde_json::Value) -> Vec<Problem> {
     match serde_json::from_value::<schemars::Schema>(info.config_schema.clone()) {
         Ok(schema) => schema_problems(&schema, config, "transform.config"),
         Err(e) => vec![Problem {

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::Linker;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::bindings::TransformerPre;
@@ -73,13 +74,7 @@ impl TransformRuntime {
             path: shown.clone(),
             message,
         };
-        let wasm = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let started = Instant::now();
-        let (component, digest, outcome) = self
-            .cache
-            .load(&self.engine, &wasm)
-            .map_err(|e| err(format!("not a valid WebAssembly component: {e:#}")))?;
-        tracing::debug!(path = %shown, ?outcome, elapsed = ?started.elapsed(), "component ready");
+        let (component, digest, outcome) = self.compile(path)?;
         let mut linker = Linker::<InstanceState>::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| err(format!("{e:#}")))?;
         super::bindings::Transformer::add_to_linker::<_, wasmtime::component::HasSelf<InstanceState>>(
@@ -114,6 +109,68 @@ impl TransformRuntime {
                 path: shown,
             }),
         })
+    }
+}
+
+impl TransformRuntime {
+    /// Read and compile (or load from the cache) a component, without linking it.
+    fn compile(&self, path: &Path) -> Result<(Component, String, CacheOutcome), TransformError> {
+        let shown = path.display().to_string();
+        let err = |message: String| TransformError::Load {
+            path: shown.clone(),
+            message,
+        };
+        let wasm = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let started = Instant::now();
+        let loaded = self
+            .cache
+            .load(&self.engine, &wasm)
+            .map_err(|e| err(format!("not a valid WebAssembly component: {e:#}")))?;
+        tracing::debug!(path = %shown, outcome = ?loaded.2, elapsed = ?started.elapsed(), "component ready");
+        Ok(loaded)
+    }
+
+    /// What a component imports and exports, read from its type before any linking, so a
+    /// component of the wrong world can still be described.
+    pub fn interface(&self, path: &Path) -> Result<ComponentInterface, TransformError> {
+        let (component, digest, _) = self.compile(path)?;
+        let ty = component.component_type();
+        let imports = ty
+            .imports(&self.engine)
+            .map(|(name, item)| (name.to_string(), item_kind(&item.ty).to_string()))
+            .collect();
+        let exports = ty
+            .exports(&self.engine)
+            .map(|(name, item)| (name.to_string(), item_kind(&item.ty).to_string()))
+            .collect();
+        Ok(ComponentInterface {
+            imports,
+            exports,
+            digest,
+        })
+    }
+}
+
+/// A component's imports and exports as `(name, kind)` pairs, and its SHA-256.
+#[derive(Clone, Debug)]
+pub struct ComponentInterface {
+    /// What the component needs from the host (`log`, `wasi:cli/stdout@0.2.6`, ...).
+    pub imports: Vec<(String, String)>,
+    /// What the component provides (`describe`, `transform`, ...).
+    pub exports: Vec<(String, String)>,
+    /// SHA-256 of the component's bytes (hex).
+    pub digest: String,
+}
+
+fn item_kind(item: &ComponentItem) -> &'static str {
+    match item {
+        ComponentItem::ComponentFunc(_) => "function",
+        ComponentItem::CoreFunc(_) => "core function",
+        ComponentItem::Module(_) => "core module",
+        ComponentItem::Component(_) => "component",
+        ComponentItem::ComponentInstance(_) => "interface",
+        ComponentItem::Type(_) => "type",
+        ComponentItem::Resource(_) => "resource",
     }
 }
 

@@ -14,7 +14,7 @@ mod limits;
 mod stdio;
 
 pub use bindings::TransformInfo;
-pub use engine::{TransformComponent, TransformRuntime};
+pub use engine::{ComponentInterface, TransformComponent, TransformRuntime};
 pub use error::TransformError;
 pub use instance::TransformInstance;
 pub use limits::SandboxLimits;
