@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Builds the example transforms (transforms/, a cargo workspace of its own) as WebAssembly
-# components for wasm32-wasip2, and copies them to transforms/dist/<name>.wasm.
+# Builds the example transforms as WebAssembly components into transforms/dist/:
+# - the Rust ones (transforms/, a cargo workspace of its own, for wasm32-wasip2) -> <name>.wasm;
+# - with --all, also the Python, JavaScript and C ones (transforms/<lang>/<name>/, each built by
+#   guest-sdk/<lang>/build.sh after guest-sdk/<lang>/toolchain.sh has installed what is missing)
+#   -> <name>-py.wasm, <name>-js.wasm, <name>-c.wasm. A component whose sources (its project,
+#   its SDK and the WIT contract) have not changed since it was built is kept.
 #
-# Usage: scripts/build-transforms.sh        (from anywhere)
+# Usage: scripts/build-transforms.sh [--all]        (from anywhere)
 set -euo pipefail
+
+all=0
+case "${1:-}" in
+  --all) all=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--all]" >&2; exit 2 ;;
+esac
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 transforms="$repo/transforms"
@@ -35,4 +46,32 @@ done
 echo "components in ${dist#"$repo/"}:"
 for name in "${names[@]}"; do
     printf '  %-18s %9d bytes\n' "$name.wasm" "$(stat -c %s "$dist/$name.wasm")"
+done
+
+[ "$all" = 1 ] || exit 0
+
+# Fingerprint of everything a component is built from, to skip builds that would not change.
+sources_hash() {
+  find "$@" -type f -not -path '*/node_modules/*' -not -path '*/target/*' \
+    -not -path '*/__pycache__/*' -not -name '*.wasm' -print0 | sort -z |
+    xargs -0 sha256sum | sed "s#  $repo/#  #" | sha256sum | cut -d' ' -f1
+}
+
+for lang in python js c; do
+  case "$lang" in python) suffix=py ;; js) suffix=js ;; c) suffix=c ;; esac
+  sdk="$repo/guest-sdk/$lang"
+  bash "$sdk/toolchain.sh"
+  for project in "$transforms/$lang"/*/; do
+    project="${project%/}"
+    name="$(basename "$project")-$suffix"
+    out="$dist/$name.wasm"
+    stamp="$(sources_hash "$project" "$sdk" "$repo/wit")"
+    if [ -f "$out" ] && [ "$(cat "$out.sources" 2>/dev/null)" = "$stamp" ]; then
+      printf '  %-18s %9d bytes (up to date)\n' "$name.wasm" "$(stat -c %s "$out")"
+      continue
+    fi
+    bash "$sdk/build.sh" "$project" "$out"
+    echo "$stamp" >"$out.sources"
+    printf '  %-18s %9d bytes\n' "$name.wasm" "$(stat -c %s "$out")"
+  done
 done

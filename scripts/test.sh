@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# The test command: install what is missing, build the Wasm transforms the tests use, start the
-# real services the connector tests talk to (scripts/services.sh), and run every test (release
-# profile: one build of the heavy dependencies serves tests, demo and bench).
+# The test command: install what is missing (the guest SDKs' toolchains included), build the
+# Wasm transforms the tests use in every language, start the real services the connector tests
+# talk to (scripts/services.sh), and run every test (release profile: one build of the heavy
+# dependencies serves tests, demo and bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-bash scripts/build-transforms.sh
+echo "==> transform toolchains (Rust, Python, JavaScript, C), installed where missing"
+for lang in rust python js c; do
+  bash "guest-sdk/$lang/toolchain.sh"
+done
+bash scripts/build-transforms.sh --all
 
 echo "==> test services: real servers on loopback (scripts/services.sh)"
 # Started if needed and left running for the next run; `scripts/services.sh down` stops them.
@@ -14,9 +19,12 @@ echo "==> test services: real servers on loopback (scripts/services.sh)"
 services_env="$(bash scripts/services.sh up)"
 eval "$services_env"
 
-echo "==> guest side: the Rust SDK and the example transforms' unit tests (native)"
+echo "==> guest side: the SDKs' and the example transforms' unit tests (native)"
 cargo test --release --locked --manifest-path guest-sdk/rust/Cargo.toml --target-dir transforms/target
 cargo test --release --locked --manifest-path transforms/Cargo.toml --target-dir transforms/target
+for lang in python js c; do
+  bash "guest-sdk/$lang/test.sh"
+done
 
 echo "==> host side: runtime and connectors"
 cargo test --release --locked --workspace "$@"

@@ -1,5 +1,6 @@
 //! Benchmark: pooled instance start of a transform component on a precompiled-cache hit.
-//! Usage: `bench_instantiate path/to/component.wasm [iterations]`; prints one JSON object.
+//! Usage: `bench_instantiate path/to/component.wasm [iterations] [config-json]`; prints one JSON
+//! object. The config (default `{}`) is what `init` gets in the instantiate+init measurement.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ fn main() -> anyhow::Result<()> {
         .next()
         .ok_or_else(|| anyhow::anyhow!("usage: bench_instantiate COMPONENT.wasm [ITERATIONS]"))?;
     let iterations: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(2000);
+    let config = args.next().unwrap_or_else(|| "{}".to_string());
     let limits = SandboxLimits::default();
     let runtime = TransformRuntime::new(1, &limits, None)?;
     // The first load fills the cache (if needed); the second is the cache hit we measure.
@@ -29,7 +31,7 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..iterations / 10 {
         let t = Instant::now();
         let mut instance = component.instantiate()?;
-        instance.init("{}")?;
+        instance.init(&config)?;
         with_init.push(t.elapsed());
     }
     samples.sort();
