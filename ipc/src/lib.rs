@@ -39,8 +39,13 @@ pub fn encode_into(batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), ArrowEr
 /// Decode an untrusted IPC stream (a guest's output) without copying, validating every batch
 /// as arrow's full validation would: bad offsets or invalid UTF-8 are an error, never UB.
 pub fn decode_untrusted(bytes: Vec<u8>) -> Result<Decoded, ArrowError> {
+    decode_untrusted_buffer(Buffer::from_vec(bytes))
+}
+
+/// [`decode_untrusted`] from bytes already held in a [`Buffer`] (the arrays share it).
+pub fn decode_untrusted_buffer(bytes: Buffer) -> Result<Decoded, ArrowError> {
     // SAFETY: `decode` validates every batch itself when `validate` is true.
-    unsafe { decode(Buffer::from_vec(bytes), true) }
+    unsafe { decode(bytes, true) }
 }
 
 /// Decode an IPC stream without copying and without validating it.

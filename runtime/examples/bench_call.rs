@@ -1,4 +1,6 @@
 //! Benchmark: the cost of one transform call on a batch of generated orders, uncontended.
+//! The call includes encoding the batch into the guest's memory and copying the result out;
+//! `host_encode_ms` is encoding the same batch alone into host memory, for scale.
 //! Usage: `bench_call COMPONENT.wasm [ROWS_PER_BATCH] [CALLS]`; prints one JSON object.
 
 use std::time::Instant;

@@ -103,3 +103,32 @@ fn show_rows(dir: &std::path::Path, file: &str) -> String {
     assert_ok(&out);
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// A worker copies each result out of the guest into a buffer that it reuses once every batch
+/// pointing into it is gone: batches still held downstream must never change under later calls.
+#[test]
+fn batches_held_downstream_stay_intact_while_the_worker_reuses_its_buffers() {
+    use fastlane::wasm::{SandboxLimits, TransformRuntime};
+    let limits = SandboxLimits::default();
+    let runtime = TransformRuntime::new(1, &limits, Some(cache_dir())).unwrap();
+    let component = runtime.load(&wasm("passthrough"), limits).unwrap();
+    let mut instance = component.instantiate().unwrap();
+    instance.init("{}").unwrap();
+    let input = |seq: i64| all_types_batch(2000, seq * 2000);
+
+    let mut held = Vec::new();
+    for seq in 0..24 {
+        let out = instance
+            .transform(seq as u64, &input(seq))
+            .unwrap()
+            .unwrap();
+        // Let two of every three results go, as a target that has written them would; their
+        // buffers are then reused for the following calls.
+        if seq % 3 == 0 {
+            held.push((seq, out));
+        }
+    }
+    for (seq, out) in &held {
+        assert_eq!(out, &input(*seq), "batch {seq} changed after later calls");
+    }
+}

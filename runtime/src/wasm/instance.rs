@@ -2,10 +2,12 @@
 //! batches, discarded after any trap.
 
 use arrow::array::RecordBatch;
-use wasmtime::component::ResourceTable;
+use arrow::buffer::Buffer;
+use wasmtime::component::{Func, ResourceTable};
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::abi::{IpcInput, IpcOutput};
 use super::bindings::{GuestError, Level, TransformInfo, Transformer, TransformerImports};
 use super::engine::{TransformComponent, EPOCH_TICK};
 use super::limits::GuestLimiter;
@@ -49,13 +51,17 @@ pub struct TransformInstance {
     component: TransformComponent,
     store: Store<InstanceState>,
     bindings: Transformer,
+    /// The `transform` export, called through [`IpcInput`] / [`IpcOutput`] rather than the
+    /// bindings' `list<u8>` (see `abi.rs`).
+    transform_export: Func,
     stdout: CapturedOutput,
     stderr: CapturedOutput,
     /// Set after a trap: the instance's state is undefined and it must never run again.
     poisoned: bool,
-    /// Reused buffer for encoding input batches.
-    scratch: Vec<u8>,
 }
+
+type TransformExport<'a> = (IpcInput<'a>,);
+type TransformResult = (Result<IpcOutput, GuestError>,);
 
 impl TransformInstance {
     pub(crate) fn new(component: TransformComponent) -> Result<Self, TransformError> {
@@ -81,21 +87,30 @@ impl TransformInstance {
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks(loaded.limits.call_timeout_ms));
-        let bindings = loaded
+        let load_error = |e: wasmtime::Error| TransformError::Load {
+            path: loaded.path.clone(),
+            message: format!("cannot be instantiated: {e:#}"),
+        };
+        let instance = loaded
             .pre
+            .instance_pre()
             .instantiate(&mut store)
-            .map_err(|e| TransformError::Load {
-                path: loaded.path.clone(),
-                message: format!("cannot be instantiated: {e:#}"),
-            })?;
+            .map_err(load_error)?;
+        let bindings = Transformer::new(&mut store, &instance).map_err(load_error)?;
+        let transform_export = instance
+            .get_func(&mut store, "transform")
+            .ok_or_else(|| load_error(wasmtime::format_err!("no `transform` export")))?;
+        transform_export
+            .typed::<TransformExport<'_>, TransformResult>(&store)
+            .map_err(load_error)?;
         Ok(Self {
             component,
             store,
             bindings,
+            transform_export,
             stdout,
             stderr,
             poisoned: false,
-            scratch: Vec::new(),
         })
     }
 
@@ -160,18 +175,19 @@ impl TransformInstance {
         batch: &RecordBatch,
     ) -> Result<Option<RecordBatch>, TransformError> {
         let call = format!("batch {seq}");
-        let mut input = std::mem::take(&mut self.scratch);
-        fastlane_ipc::encode_into(batch, &mut input).map_err(|e| TransformError::Output {
+        let input = IpcInput::new(batch).map_err(|e| TransformError::Output {
             transform: self.name().to_string(),
             call: call.clone(),
             message: format!("cannot encode the input batch as Arrow IPC: {e}"),
         })?;
-        let result = self.call(&call, |b, s| b.call_transform(s, &input));
-        // Keep the input allocation for the next batch (no page faults on every call).
-        self.scratch = input;
-        let result = result?;
+        let export = self.transform_export;
+        let result = self.call(&call, |_, s| {
+            // Checked against the component's type once, at instantiation.
+            let typed = export.typed::<TransformExport<'_>, TransformResult>(&*s)?;
+            Ok(typed.call(s, (input,))?.0)
+        })?;
         let output = result.map_err(|e| self.guest_error(call.clone(), e))?;
-        self.decode(&call, output)
+        self.decode(&call, output.0)
     }
 
     /// Call `finish` at the end of the stream; may return buffered rows.
@@ -179,7 +195,7 @@ impl TransformInstance {
         let call = "finish".to_string();
         let result = self.call(&call, |b, s| b.call_finish(s))?;
         match result.map_err(|e| self.guest_error(call.clone(), e))? {
-            Some(output) => self.decode(&call, output),
+            Some(output) => self.decode(&call, Buffer::from_vec(output)),
             None => Ok(None),
         }
     }
@@ -270,7 +286,7 @@ impl TransformInstance {
         }
     }
 
-    fn decode(&self, call: &str, output: Vec<u8>) -> Result<Option<RecordBatch>, TransformError> {
+    fn decode(&self, call: &str, output: Buffer) -> Result<Option<RecordBatch>, TransformError> {
         let err = |message: String| TransformError::Output {
             transform: self.name().to_string(),
             call: call.to_string(),
@@ -287,7 +303,7 @@ impl TransformInstance {
         if output.is_empty() {
             return Ok(None);
         }
-        let (schema, mut batches) = fastlane_ipc::decode_untrusted(output).map_err(|e| {
+        let (schema, mut batches) = fastlane_ipc::decode_untrusted_buffer(output).map_err(|e| {
             err(format!(
                 "returned bytes that are not a valid Arrow IPC stream: {e}"
             ))

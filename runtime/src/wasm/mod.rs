@@ -5,6 +5,7 @@
 //! - [`TransformComponent`]: a compiled, linked component ready to instantiate.
 //! - [`TransformInstance`]: one worker's store + instance, with its limits and captured stdio.
 
+mod abi;
 mod bindings;
 mod cache;
 mod engine;
