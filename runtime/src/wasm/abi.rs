@@ -11,12 +11,14 @@
 //!   buffer, which the host then decodes and validates without copying again. The buffers come
 //!   from a small per-worker pool and go back to it when the last batch pointing into them is
 //!   dropped (by the target), so the copy lands in memory that is already mapped instead of
-//!   fresh pages the kernel must zero on every call.
+//!   fresh pages the kernel must zero on every call. A result longer than the output cap
+//!   ([`with_output_cap`]) is not copied at all.
 //!
 //! The canonical ABI is unchanged (the component sees an ordinary `list<u8>`); the type check
 //! is `list<u8>`'s own. The traits' ABI methods are wasmtime's semver-exempt internals (what its
 //! `bindgen!` output implements), which is why wasmtime is pinned to one major version.
 
+use std::cell::Cell;
 use std::io::Write;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
@@ -127,8 +129,26 @@ unsafe impl Lower for IpcInput<'_> {
     }
 }
 
-/// The guest's result bytes, copied out of its memory into an aligned Arrow buffer.
-pub(crate) struct IpcOutput(pub(crate) Buffer);
+/// The guest's result: its bytes, copied out of its memory into an aligned Arrow buffer, or
+/// only their length when that is past the output cap.
+pub(crate) enum IpcOutput {
+    Bytes(Buffer),
+    TooLarge(usize),
+}
+
+thread_local! {
+    /// The output cap of the call running on this thread (see [`with_output_cap`]).
+    static OUTPUT_CAP: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Run `call` with results longer than `cap` bytes left in the guest (as
+/// [`IpcOutput::TooLarge`]) instead of copied out.
+pub(crate) fn with_output_cap<R>(cap: usize, call: impl FnOnce() -> R) -> R {
+    let previous = OUTPUT_CAP.replace(cap);
+    let result = call();
+    OUTPUT_CAP.set(previous);
+    result
+}
 
 impl IpcOutput {
     fn copy(cx: &LiftContext<'_>, ptr: u32, len: u32) -> Result<Self> {
@@ -138,7 +158,10 @@ impl IpcOutput {
             .get(ptr..)
             .and_then(|m| m.get(..len))
             .ok_or_else(|| format_err!("the returned list lies outside the guest's memory"))?;
-        Ok(Self(POOL.with(|pool| pool.copy(bytes))))
+        if len > OUTPUT_CAP.get() {
+            return Ok(Self::TooLarge(len));
+        }
+        Ok(Self::Bytes(POOL.with(|pool| pool.copy(bytes))))
     }
 }
 

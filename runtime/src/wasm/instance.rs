@@ -7,7 +7,7 @@ use wasmtime::component::{Func, ResourceTable};
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::abi::{IpcInput, IpcOutput};
+use super::abi::{self, IpcInput, IpcOutput};
 use super::bindings::{GuestError, Level, TransformInfo, Transformer, TransformerImports};
 use super::engine::{TransformComponent, EPOCH_TICK};
 use super::limits::GuestLimiter;
@@ -181,13 +181,14 @@ impl TransformInstance {
             message: format!("cannot encode the input batch as Arrow IPC: {e}"),
         })?;
         let export = self.transform_export;
+        let cap = self.component.inner.limits.max_output_bytes();
         let result = self.call(&call, |_, s| {
             // Checked against the component's type once, at instantiation.
             let typed = export.typed::<TransformExport<'_>, TransformResult>(&*s)?;
-            Ok(typed.call(s, (input,))?.0)
+            abi::with_output_cap(cap, || Ok(typed.call(s, (input,))?.0))
         })?;
         let output = result.map_err(|e| self.guest_error(call.clone(), e))?;
-        self.decode(&call, output.0)
+        self.decode(&call, output)
     }
 
     /// Call `finish` at the end of the stream; may return buffered rows.
@@ -195,7 +196,7 @@ impl TransformInstance {
         let call = "finish".to_string();
         let result = self.call(&call, |b, s| b.call_finish(s))?;
         match result.map_err(|e| self.guest_error(call.clone(), e))? {
-            Some(output) => self.decode(&call, Buffer::from_vec(output)),
+            Some(output) => self.decode(&call, IpcOutput::Bytes(Buffer::from_vec(output))),
             None => Ok(None),
         }
     }
@@ -286,20 +287,24 @@ impl TransformInstance {
         }
     }
 
-    fn decode(&self, call: &str, output: Buffer) -> Result<Option<RecordBatch>, TransformError> {
+    fn decode(&self, call: &str, output: IpcOutput) -> Result<Option<RecordBatch>, TransformError> {
         let err = |message: String| TransformError::Output {
             transform: self.name().to_string(),
             call: call.to_string(),
             message,
         };
-        let cap = self.component.inner.limits.max_output_bytes();
-        if output.len() > cap {
-            return Err(err(format!(
-                "returned {} bytes, more than the output cap of {} MiB (transform.limits.max_output_mb)",
-                output.len(),
-                self.component.inner.limits.max_output_mb
-            )));
-        }
+        let limits = &self.component.inner.limits;
+        let past_cap = |len: usize| {
+            err(format!(
+                "returned {len} bytes, more than the output cap of {} MiB (transform.limits.max_output_mb)",
+                limits.max_output_mb
+            ))
+        };
+        let output = match output {
+            IpcOutput::Bytes(bytes) if bytes.len() <= limits.max_output_bytes() => bytes,
+            IpcOutput::Bytes(bytes) => return Err(past_cap(bytes.len())),
+            IpcOutput::TooLarge(len) => return Err(past_cap(len)),
+        };
         if output.is_empty() {
             return Ok(None);
         }
