@@ -15,6 +15,7 @@ mod validate;
 pub use validate::validate_batch;
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
@@ -31,9 +32,32 @@ pub type Decoded = (Option<SchemaRef>, Vec<RecordBatch>);
 /// Encode `batch` as an IPC stream into `out` (cleared first; its allocation is reused).
 pub fn encode_into(batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), ArrowError> {
     out.clear();
-    let mut writer = StreamWriter::try_new(&mut *out, &batch.schema())?;
+    encode_to(batch, &mut *out)
+}
+
+/// Encode `batch` as an IPC stream (schema, the batch, end-of-stream) to `out`.
+pub fn encode_to(batch: &RecordBatch, out: impl Write) -> Result<(), ArrowError> {
+    let mut writer = StreamWriter::try_new(out, &batch.schema())?;
     writer.write(batch)?;
     writer.finish()
+}
+
+/// The length of the stream [`encode_to`] writes for `batch`, found by encoding it to a counter:
+/// the Arrow buffers are measured, not copied.
+pub fn encoded_len(batch: &RecordBatch) -> Result<usize, ArrowError> {
+    struct Counter(usize);
+    impl Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    encode_to(batch, &mut counter)?;
+    Ok(counter.0)
 }
 
 /// Decode an untrusted IPC stream (a guest's output) without copying, validating every batch
@@ -186,6 +210,16 @@ mod tests {
             ],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn encoded_len_is_what_encoding_writes() {
+        let mut bytes = Vec::new();
+        encode_into(&batch(), &mut bytes).unwrap();
+        assert_eq!(encoded_len(&batch()).unwrap(), bytes.len());
+        let sliced = batch().slice(1, 1);
+        encode_into(&sliced, &mut bytes).unwrap();
+        assert_eq!(encoded_len(&sliced).unwrap(), bytes.len());
     }
 
     #[test]

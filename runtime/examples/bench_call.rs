@@ -5,7 +5,6 @@
 
 use std::time::Instant;
 
-use arrow::ipc::writer::StreamWriter;
 use fastlane::connectors::{self, SourceContext};
 use fastlane::wasm::{SandboxLimits, TransformRuntime};
 
@@ -33,17 +32,10 @@ async fn main() -> anyhow::Result<()> {
     instance.init("{}")?;
 
     let mut encoded = Vec::new();
-    let mut encode = || -> anyhow::Result<()> {
-        encoded.clear();
-        let mut w = StreamWriter::try_new(&mut encoded, &batch.schema())?;
-        w.write(&batch)?;
-        w.finish()?;
-        Ok(())
-    };
-    encode()?;
+    fastlane_ipc::encode_into(&batch, &mut encoded)?;
     let t = Instant::now();
     for _ in 0..calls {
-        encode()?;
+        fastlane_ipc::encode_into(&batch, &mut encoded)?;
     }
     let encode_ms = t.elapsed().as_secs_f64() * 1e3 / calls as f64;
     instance.transform(0, &batch)?;

@@ -19,7 +19,6 @@
 //! `bindgen!` output implements), which is why wasmtime is pinned to one major version.
 
 use std::cell::Cell;
-use std::io::Write;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, Weak};
@@ -27,7 +26,6 @@ use std::sync::{Arc, Mutex, Weak};
 use arrow::array::RecordBatch;
 use arrow::buffer::{Buffer, MutableBuffer};
 use arrow::error::ArrowError;
-use arrow::ipc::writer::StreamWriter;
 use wasmtime::component::__internal::{
     CanonicalAbiInfo, InstanceType, InterfaceType, LiftContext, LowerContext,
 };
@@ -44,12 +42,8 @@ impl<'a> IpcInput<'a> {
     /// Measure the stream `batch` encodes to (nothing is copied), so that encoding problems
     /// are reported before the call and the guest is asked for exactly the bytes needed.
     pub(crate) fn new(batch: &'a RecordBatch) -> Result<Self, ArrowError> {
-        let mut counter = ByteCounter(0);
-        write_stream(batch, &mut counter)?;
-        Ok(Self {
-            batch,
-            len: counter.0,
-        })
+        let len = fastlane_ipc::encoded_len(batch)?;
+        Ok(Self { batch, len })
     }
 
     /// Allocate the argument in the guest and encode the stream into it.
@@ -60,33 +54,13 @@ impl<'a> IpcInput<'a> {
             .get_mut(ptr..)
             .and_then(|m| m.get_mut(..self.len))
             .ok_or_else(|| format_err!("the guest allocated the input outside its memory"))?;
-        write_stream(self.batch, &mut window).map_err(|e| format_err!("{e}"))?;
+        fastlane_ipc::encode_to(self.batch, &mut window).map_err(|e| format_err!("{e}"))?;
         if !window.is_empty() {
             return Err(format_err!(
                 "the input batch encoded to fewer bytes than measured"
             ));
         }
         Ok((ptr, self.len))
-    }
-}
-
-fn write_stream(batch: &RecordBatch, out: impl Write) -> Result<(), ArrowError> {
-    let mut writer = StreamWriter::try_new(out, &batch.schema())?;
-    writer.write(batch)?;
-    writer.finish()
-}
-
-/// Counts what would be written.
-struct ByteCounter(usize);
-
-impl Write for ByteCounter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
