@@ -17,6 +17,12 @@ pub mod telemetry;
 
 pub use server::{serve, ServeConfig};
 
+/// Free text as stored (a run's error, a log line, an offset, a target id): secrets redacted
+/// whoever sent it ([`redact::redact_text`]), and without NUL characters.
+pub fn stored_text(s: &str) -> String {
+    without_nul(&redact::redact_text(s))
+}
+
 /// Text as stored: NUL characters (which PostgreSQL text cannot hold) become U+FFFD.
 pub fn without_nul(s: &str) -> String {
     if s.contains('\0') {

@@ -462,8 +462,8 @@ impl LogLine {
             seq: Set(self.seq),
             at_ms: Set(self.at.timestamp_millis()),
             severity: Set(self.level.severity()),
-            origin: Set(crate::without_nul(&self.origin)),
-            message: Set(crate::without_nul(&self.message)),
+            origin: Set(crate::stored_text(&self.origin)),
+            message: Set(crate::stored_text(&self.message)),
         }
     }
 }

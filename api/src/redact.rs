@@ -1,65 +1,200 @@
-//! Secrets never reach the monitoring database: config values under secret-looking keys and the
-//! passwords inside connection URLs are replaced before a pipeline config is stored.
+//! Secrets never reach the monitoring database, a log or a terminal: what is stored, shown or
+//! printed passes through here first. Redaction is by key and by value:
+//!
+//! - **keys** that name a secret, whatever their spelling: case, `-`, `_`, `.` and spaces are
+//!   ignored, and a key is secret when it holds one of `pass`, `pwd`, `secret`, `token`,
+//!   `credential`, `auth`, `cookie`, `signature`, or ends in `key`/`keys` without naming a
+//!   column (`key`, `replication_key`, `partition_key`, …). Keys that point at a secret rather
+//!   than hold it (`password_env`, `token_file`, `secret_region`) and `${ENV}` references are
+//!   kept;
+//! - **values** that are secrets wherever they appear: PEM blocks, the password of a URL, secret
+//!   query parameters, `key=value` / `key: value` / `"key": "value"` pairs with a secret key
+//!   (connection strings), `Bearer`/`Basic` credentials, JWTs, and the well-known token formats
+//!   (AWS access key ids, GitHub, Slack, Google API keys, Stripe);
+//! - **known secrets**: a process that has read a secret (a runner resolving its config)
+//!   registers the value with [`register_secret`], and every later redaction replaces it
+//!   wherever it appears (a server echoing a password in an error, say).
 
+use std::sync::{LazyLock, RwLock};
+
+use regex::Regex;
 use serde_json::Value;
 
 /// What replaces a secret.
 pub const REDACTED: &str = "***";
 
-/// Key names (lower-cased, `-` read as `_`) whose values are secrets.
-const SECRET_KEYS: &[&str] = &[
-    "password",
-    "passwd",
-    "pwd",
+/// Shortest value registered as a known secret: shorter ones would blank ordinary words.
+const MIN_KNOWN_SECRET: usize = 4;
+
+/// Parts of a (normalized) key that make it a secret.
+const SECRET_WORDS: &[&str] = &[
     "pass",
+    "pwd",
+    "secret",
     "token",
-    "api_key",
-    "apikey",
-    "access_key",
-    "access_key_id",
-    "secret_key",
-    "secret_access_key",
-    "aws_secret_access_key",
-    "aws_session_token",
-    "session_token",
-    "private_key",
-    "private_key_id",
-    "client_secret",
-    "credentials",
-    "credentials_json",
-    "service_account_json",
-    "webhook",
-    "webhook_url",
-    "slack_webhook_url",
-    "authorization",
+    "credential",
     "auth",
-    "passphrase",
-    "accountkey",
-    "account_key",
-    "private_key_passphrase",
-    "sig",
+    "cookie",
     "signature",
+    "webhook",
+    "apikey",
+    "privatekey",
+    "connectionstring",
+    "connstr",
+    "dsn",
 ];
 
-/// Whether a config key names a secret: one of the known names, or any key ending in
-/// `_password`, `_token`, `_secret` or `_key` that is not a column or key-column setting.
-pub fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase().replace('-', "_");
-    if SECRET_KEYS.contains(&k.as_str()) {
-        return true;
-    }
-    // `key`, `replication_key`, `partition_key`... name columns, not secrets.
-    let column_like = k == "key" || k.ends_with("replication_key") || k.ends_with("partition_key");
-    !column_like
-        && (k.ends_with("_password")
-            || k.ends_with("_token")
-            || k.ends_with("_secret")
-            || k.ends_with("_secret_key")
-            || k.ends_with("_api_key"))
+/// Normalized keys holding something else than the secret their words suggest: column names,
+/// where a secret comes from, or the name of a secret store entry's region.
+const NOT_SECRET: &[&str] = &[
+    "key",
+    "keys",
+    "replicationkey",
+    "partitionkey",
+    "partitionkeys",
+    "primarykey",
+    "primarykeys",
+    "sortkey",
+    "sortkeys",
+    "shardkey",
+    "routingkey",
+    "hashkey",
+    "rangekey",
+    "distkey",
+    "clusterkey",
+    "clusteringkey",
+    "foreignkey",
+    "uniquekey",
+    "mergekey",
+    "upsertkey",
+    "dedupkey",
+    "dedupekey",
+    "joinkey",
+    "groupkey",
+    "objectkey",
+    "s3key",
+    "naturalkey",
+    "businesskey",
+    "surrogatekey",
+    "compositekey",
+    "idempotencykey",
+    "cachekey",
+    "secretregion",
+    "authsource",
+    "authmechanism",
+    "authdb",
+    "authdatabase",
+    "author",
+    "authors",
+    "passthrough",
+    "bypass",
+    "compass",
+];
+
+/// What comes before `key` in the name of a key that is a credential (`api_key`, `AccountKey`,
+/// `ssl-key`): a key called `extra_key` or `sort_key` is a name, not a secret.
+const CREDENTIAL_KEY_PREFIXES: &[&str] = &[
+    "api",
+    "access",
+    "secret",
+    "private",
+    "account",
+    "signing",
+    "sign",
+    "encryption",
+    "encrypt",
+    "master",
+    "ssl",
+    "tls",
+    "client",
+    "session",
+    "shared",
+    "license",
+    "licence",
+    "subscription",
+    "service",
+    "storage",
+    "consumer",
+    "app",
+    "ssh",
+    "gpg",
+    "pgp",
+    "hmac",
+    "jwt",
+    "crypt",
+    "deploy",
+    "admin",
+    "root",
+    "user",
+];
+
+/// Suffixes of keys that say where a secret is, not what it is.
+const POINTER_SUFFIXES: &[&str] = &["env", "envvar", "file", "path", "region"];
+
+/// A key with case and separators removed: `db-Password`, `DB_PASSWORD` and `dbPassword` are
+/// all `dbpassword`.
+fn normalize(key: &str) -> String {
+    key.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
-/// A copy of `config` with every secret replaced by [`REDACTED`]. `${ENV}` references and
-/// `password_env`-style names are kept: they say where a secret comes from, not what it is.
+/// Whether a config key (or a `key=value` key in text) names a secret.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = normalize(key);
+    if k.is_empty() || NOT_SECRET.contains(&k.as_str()) {
+        return false;
+    }
+    if POINTER_SUFFIXES
+        .iter()
+        .any(|s| k.len() > s.len() && k.ends_with(s))
+    {
+        return false;
+    }
+    if SECRET_WORDS.iter().any(|w| k.contains(w)) {
+        return true;
+    }
+    // `api_key`, `AccountKey`, `client-key`, `sslKey`, `signing_keys`: a key that is a key.
+    let stem = k
+        .strip_suffix("keys")
+        .or_else(|| k.strip_suffix("key"))
+        .filter(|stem| CREDENTIAL_KEY_PREFIXES.iter().any(|p| stem.ends_with(p)));
+    stem.is_some() || k == "sig" || k == "pin"
+}
+
+/// Values registered as secrets by this process.
+static KNOWN: LazyLock<RwLock<Vec<String>>> = LazyLock::new(|| RwLock::new(Vec::new()));
+
+/// Remember `value` as a secret: every later redaction in this process replaces it wherever it
+/// appears. Values shorter than a few characters are ignored (they would blank ordinary text).
+pub fn register_secret(value: &str) {
+    let value = value.trim();
+    if value.chars().count() < MIN_KNOWN_SECRET || value.starts_with("${") {
+        return;
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    if !known.iter().any(|k| k == value) {
+        known.push(value.to_string());
+        // Longest first: a secret containing another is replaced whole.
+        known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    }
+}
+
+fn replace_known(text: &str) -> String {
+    let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+    let mut out = text.to_string();
+    for secret in known.iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), REDACTED);
+        }
+    }
+    out
+}
+
+/// A copy of `config` with every secret replaced by [`REDACTED`]: values under secret keys
+/// (whatever their type), and secrets found in any other string. `${ENV}` references are kept:
+/// they say where a secret comes from, not what it is.
 pub fn redact_config(config: &Value) -> Value {
     match config {
         Value::Object(map) => Value::Object(
@@ -70,12 +205,12 @@ pub fn redact_config(config: &Value) -> Value {
                     } else {
                         redact_config(v)
                     };
-                    (k.clone(), v)
+                    (redact_text(k), v)
                 })
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(redact_config).collect()),
-        Value::String(s) => Value::String(redact_url(s)),
+        Value::String(s) => Value::String(redact_text(s)),
         other => other.clone(),
     }
 }
@@ -87,43 +222,128 @@ fn is_reference(v: &Value) -> bool {
     })
 }
 
-/// Free text (a log line, an error message) with the secrets it may hold replaced: the password
-/// of every URL in it, secret-looking query parameters, and `key=value` pairs whose key names a
-/// secret (`password=…`, `AccountKey=…`).
+/// Secrets recognisable by their shape alone.
+static SHAPES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        // PEM blocks (private keys and the like), however they were wrapped or escaped; one
+        // cut short runs to the end of its string.
+        r"(?s)-----BEGIN [A-Z0-9 ]+-----.*?-----END [A-Z0-9 ]+-----",
+        r#"-----BEGIN [A-Z0-9 ]+-----[^"]*"#,
+        // JSON Web Tokens.
+        r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
+        // AWS access key ids, GitHub, Slack, Google API and Stripe keys.
+        r"\b(AKIA|ASIA|AROA|AIDA)[0-9A-Z]{16}\b",
+        r"\bgh[pousr]_[A-Za-z0-9]{30,}",
+        r"\bgithub_pat_[A-Za-z0-9_]{30,}",
+        r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
+        r"\bAIza[0-9A-Za-z_-]{35}",
+        r"\b[sr]k_(live|test)_[A-Za-z0-9]{16,}",
+        // Slack incoming webhooks: the path is the secret.
+        r"hooks\.slack\.com/services/[A-Za-z0-9/_-]+",
+    ]
+    .iter()
+    .map(|p| Regex::new(p).expect("a valid pattern"))
+    .collect()
+});
+
+/// `Bearer x`, `Basic x`, `Digest x`, and `Token x` when `x` looks like a credential (an
+/// Authorization header's value): the credential goes.
+static SCHEMES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i:\b(bearer|basic|digest)(\s+)[A-Za-z0-9._~+/=:-]{8,})|\b(Token)(\s+)(?:[^\s:]+:[^\s]+|[A-Za-z0-9._~+/=-]{20,})",
+    )
+    .expect("a valid pattern")
+});
+
+/// `key=value`, `key: value`, `"key": "value"` and `key => value` pairs, with the value up to
+/// the next separator (or the closing quote).
+static PAIRS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)
+        (?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)
+        (?P<sep>["']?\s*(?:=>|=|:)\s*)
+        (?:
+            "(?P<dq>(?:[^"\\]|\\.)*)"
+          | '(?P<sq>[^']*)'
+          | (?P<bare>[^\s&;,"'(){}\[\]<>]+)
+        )"#,
+    )
+    .expect("a valid pattern")
+});
+
+/// Free text (a log line, an error message, a config value) with the secrets it holds
+/// replaced, its words otherwise kept.
 pub fn redact_text(text: &str) -> String {
+    let mut out = replace_known(text);
+    for shape in SHAPES.iter() {
+        if shape.is_match(&out) {
+            out = shape.replace_all(&out, REDACTED).into_owned();
+        }
+    }
+    out = SCHEMES
+        .replace_all(&out, |c: &regex::Captures<'_>| {
+            let scheme = c.get(1).or_else(|| c.get(3)).map_or("", |m| m.as_str());
+            let space = c.get(2).or_else(|| c.get(4)).map_or(" ", |m| m.as_str());
+            format!("{scheme}{space}{REDACTED}")
+        })
+        .into_owned();
+    out = redact_pairs(&out);
+    redact_urls(&out)
+}
+
+fn redact_pairs(text: &str) -> String {
+    PAIRS
+        .replace_all(text, |c: &regex::Captures<'_>| {
+            let key = &c["key"];
+            // `a.b.password=` keeps its last part as the key.
+            let last = key.rsplit(['.', '-']).next().unwrap_or(key);
+            let whole = &c[0];
+            let value = c
+                .name("dq")
+                .or_else(|| c.name("sq"))
+                .or_else(|| c.name("bare"))
+                .map(|m| m.as_str())
+                .unwrap_or_default();
+            // `a.b.password: required field …` is a config path and its message, not a pair.
+            let path_and_message =
+                c["sep"].trim_start_matches(['"', '\'']).trim() == ":" && key.contains('.');
+            let secret = (is_secret_key(key) || is_secret_key(last))
+                && !path_and_message
+                && !value.is_empty()
+                && value != REDACTED
+                && !value.starts_with("${")
+                // `scheme://…` is a URL, not a pair: its own rule redacts it.
+                && !value.starts_with("//");
+            if !secret {
+                return whole.to_string();
+            }
+            let start = c.get(0).map_or(0, |m| m.start());
+            let (value_start, value_end) = c
+                .name("dq")
+                .or_else(|| c.name("sq"))
+                .or_else(|| c.name("bare"))
+                .map_or((0, 0), |m| (m.start() - start, m.end() - start));
+            format!("{}{REDACTED}{}", &whole[..value_start], &whole[value_end..])
+        })
+        .into_owned()
+}
+
+/// Every URL in `text` with its password and secret query parameters replaced.
+fn redact_urls(text: &str) -> String {
+    if !text.contains("://") {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for (i, word) in text.split(' ').enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(&redact_word(word));
-    }
-    out
-}
-
-fn redact_word(word: &str) -> String {
-    let word = redact_url(word);
-    // `k=v;k2=v2` (connection strings) and `a?k=v&k2=v2` (query strings) alike.
-    let mut out = String::with_capacity(word.len());
-    let mut rest = word.as_str();
-    while let Some(eq) = rest.find('=') {
-        let key_start = rest[..eq]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-            .map_or(0, |i| i + 1);
-        let value_end = rest[eq + 1..]
-            .find(['&', ';', ',', '"', '\'', ')'])
-            .map_or(rest.len(), |i| eq + 1 + i);
-        out.push_str(&rest[..=eq]);
-        let key = &rest[key_start..eq];
-        let value = &rest[eq + 1..value_end];
-        if is_secret_key(key) && !value.is_empty() {
-            out.push_str(REDACTED);
+        if word.contains("://") {
+            out.push_str(&redact_url(word));
         } else {
-            out.push_str(value);
+            out.push_str(word);
         }
-        rest = &rest[value_end..];
     }
-    out.push_str(rest);
     out
 }
 
@@ -176,76 +396,4 @@ fn redact_url_credentials(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn passwords_tokens_and_url_credentials_are_replaced() {
-        let config = json!({
-            "source": {"mysql": {"host": "db", "username": "etl", "password": "hunter2",
-                                  "password_env": "DB_PASSWORD", "key": "id", "table": "orders"}},
-            "target": {"s3": {"bucket": "lake", "aws_secret_access_key": "AKIA/xyz",
-                               "endpoint_url": "http://minio:9000"}},
-            "mongodb": {"uri": "mongodb://app:s3cr%40t@mongo:27017/db?authSource=admin"},
-            "logs": {"slack_webhook_url": "https://hooks.slack.com/services/T/B/X"},
-            "influx": {"token": "${INFLUX_TOKEN}", "tag_columns": ["host"]},
-            "nested": [{"api_key": "k-123"}, {"db_password": "p"}]
-        });
-        let redacted = redact_config(&config);
-        let text = redacted.to_string();
-        for secret in [
-            "hunter2",
-            "AKIA/xyz",
-            "s3cr%40t",
-            "hooks.slack.com",
-            "k-123",
-            "\"p\"",
-        ] {
-            assert!(!text.contains(secret), "{secret} leaked: {text}");
-        }
-        assert_eq!(redacted["source"]["mysql"]["password"], "***");
-        assert_eq!(redacted["source"]["mysql"]["password_env"], "DB_PASSWORD");
-        assert_eq!(redacted["source"]["mysql"]["key"], "id");
-        assert_eq!(redacted["source"]["mysql"]["username"], "etl");
-        assert_eq!(
-            redacted["mongodb"]["uri"],
-            "mongodb://app:***@mongo:27017/db?authSource=admin"
-        );
-        assert_eq!(redacted["influx"]["token"], "${INFLUX_TOKEN}");
-        assert_eq!(
-            redacted["target"]["s3"]["endpoint_url"],
-            "http://minio:9000"
-        );
-    }
-
-    #[test]
-    fn free_text_keeps_its_words_and_loses_its_secrets() {
-        let line =
-            "cannot connect to postgres://etl:hunter2@db:5432/shop?sslmode=require&password=x2 \
-                    (DSN host=db password=s3cret;AccountKey=abc==;user=etl) rows=42";
-        let redacted = redact_text(line);
-        for secret in ["hunter2", "x2 ", "s3cret", "abc=="] {
-            assert!(!redacted.contains(secret), "{secret} leaked: {redacted}");
-        }
-        assert!(redacted.contains("sslmode=require"), "{redacted}");
-        assert!(redacted.contains("user=etl"), "{redacted}");
-        assert!(redacted.contains("rows=42"), "{redacted}");
-        assert!(
-            redacted.starts_with("cannot connect to postgres://etl:***@db:5432/shop"),
-            "{redacted}"
-        );
-    }
-
-    #[test]
-    fn urls_without_credentials_are_unchanged() {
-        for url in [
-            "http://host:80/path",
-            "postgres://user@host/db",
-            "not a url",
-            "s3://bucket/a@b",
-        ] {
-            assert_eq!(redact_url(url), url);
-        }
-    }
-}
+mod tests;

@@ -177,9 +177,9 @@ fn row(id: &str, spec: &PipelineSpec, now: i64) -> pipeline::ActiveModel {
     let config = serde_json::Value::Object(spec.config.clone().into_iter().collect());
     pipeline::ActiveModel {
         id: Set(id.to_string()),
-        source_type: Set(crate::without_nul(&spec.source_type)),
-        target_type: Set(crate::without_nul(&spec.target_type)),
-        target_id: Set(crate::without_nul(&spec.target_id)),
+        source_type: Set(crate::stored_text(&spec.source_type)),
+        target_type: Set(crate::stored_text(&spec.target_type)),
+        target_id: Set(crate::stored_text(&spec.target_id)),
         config: Set(redact_config(&config).to_string()),
         created_at_ms: Set(now),
         updated_at_ms: Set(now),

@@ -65,7 +65,7 @@ impl RunsApi {
             started_at_ms: Set(new.started_at.map_or(now, |t| t.timestamp_millis())),
             finished_at_ms: Set(status.is_finished().then_some(now)),
             replication_mode: Set(new.details.replication_mode.map(|m| m.as_str().into())),
-            start_offset: Set(new.details.start_offset.as_deref().map(crate::without_nul)),
+            start_offset: Set(new.details.start_offset.as_deref().map(crate::stored_text)),
             end_offset: Set(None),
             rows_extracted: Set(0),
             rows_transformed: Set(0),
@@ -76,12 +76,12 @@ impl RunsApi {
                 .details
                 .transform_name
                 .as_deref()
-                .map(crate::without_nul)),
+                .map(crate::stored_text)),
             transform_hash: Set(new
                 .details
                 .transform_hash
                 .as_deref()
-                .map(crate::without_nul)),
+                .map(crate::stored_text)),
             updated_at_ms: Set(now),
         };
         if let Err(e) = run::Entity::insert(row)
@@ -201,7 +201,7 @@ impl RunsApi {
         if let Some(m) = update.details.replication_mode {
             row.replication_mode = Set(Some(m.as_str().into()));
         }
-        let text = |v: Option<String>| v.as_deref().map(crate::without_nul);
+        let text = |v: Option<String>| v.as_deref().map(crate::stored_text);
         if let Some(v) = text(update.details.start_offset) {
             row.start_offset = Set(Some(v));
         }
