@@ -21,6 +21,9 @@ pub(crate) mod mysql;
 pub mod test_support {
     pub use crate::mysql::test_server::{TestDb as MySqlTestDb, ALL_TYPES_DDL, ALL_TYPES_ROWS};
 }
+/// A TCP proxy that drops idle connections or cuts them all, for tests of long runs.
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_proxy;
 /// Fixtures for the tests against the AWS-compatible test server (`scripts/services.sh`).
 #[cfg(all(feature = "aws", any(test, feature = "test-support")))]
 pub mod aws_test_support {
@@ -37,6 +40,7 @@ pub mod secrets;
 mod section;
 pub mod source;
 pub mod target;
+mod text;
 
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;

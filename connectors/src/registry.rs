@@ -4,7 +4,11 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::{Destination, Result, Source, SourceContext, TargetContext};
+use crate::{Destination, ReplicationMode, Result, Source, SourceContext, TargetContext};
+
+/// Checks a connector's config section for a run in a replication mode, as far as it can
+/// without connecting: what `fastlane validate` reports, and the same check every run makes.
+pub type CheckFn = fn(&serde_json::Value, ReplicationMode) -> Result<()>;
 
 /// A boxed future returned by the constructors.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -17,6 +21,8 @@ pub struct SourceEntry {
     pub description: &'static str,
     /// JSON schema of the connector's config section.
     pub config_schema: fn() -> schemars::Schema,
+    /// Check the section without connecting (every key, and the run's mode).
+    pub check: CheckFn,
     /// Open the source from its (schema-validated) config section.
     #[allow(clippy::type_complexity)]
     // spelled out so the constructor's shape reads in one place
@@ -31,6 +37,8 @@ pub struct TargetEntry {
     pub description: &'static str,
     /// JSON schema of the connector's config section.
     pub config_schema: fn() -> schemars::Schema,
+    /// Check the section without connecting (every key, and the run's mode).
+    pub check: CheckFn,
     /// Open the destination from its (schema-validated) config section.
     #[allow(clippy::type_complexity)]
     // spelled out so the constructor's shape reads in one place

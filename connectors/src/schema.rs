@@ -40,7 +40,8 @@ pub fn describe(field: &Field) -> String {
     format!("`{}`: {} ({null})", field.name(), field.data_type())
 }
 
-fn names(schema: &Schema) -> String {
+/// The column names of `schema`, comma-separated, for messages.
+pub fn names(schema: &Schema) -> String {
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     names.join(", ")
 }

@@ -68,6 +68,8 @@ pub fn with_secret_keys(schema: schemars::Schema) -> schemars::Schema {
             serde_json::json!({
                 "type": "string",
                 "minLength": 1,
+                "maxLength": 64,
+                "pattern": crate::aws::REGION_PATTERN,
                 "description": "Region of `secret` (default: AWS_REGION or the profile's)."
             }),
         );

@@ -34,6 +34,19 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// servers accept any, and the signature only needs one.
 const FALLBACK_REGION: &str = "us-east-1";
 
+/// What a region name may look like: AWS's (`eu-west-1`) and the names S3-compatible stores
+/// use (`auto`, `garage`); never whitespace, a slash or a control character, which the SDK
+/// would put in a host name or a signature.
+pub const REGION_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_-]*$";
+
+/// Whether `region` is a usable region name (see [`REGION_PATTERN`]).
+pub fn valid_region(region: &str) -> bool {
+    let mut chars = region.chars();
+    region.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// How to reach AWS (or an AWS-compatible service), from a connector's config.
 #[derive(Clone, Debug, Default)]
 pub struct Connection<'a> {
@@ -92,6 +105,22 @@ impl<'a> StaticKeys<'a> {
 }
 
 impl Connection<'_> {
+    /// Check what can be checked without the network: the endpoint override and the region.
+    pub fn check(&self) -> Result<()> {
+        if let Some(url) = self.endpoint_url.filter(|u| !u.is_empty()) {
+            check_endpoint(self.section, url)?;
+        }
+        if let Some(region) = self.region.filter(|r| !r.is_empty()) {
+            if !valid_region(region) {
+                return Err(ConnectorError::config(
+                    format!("{}.region", self.section),
+                    format!("{region:?} is not a region name: letters, digits, `-` and `_` only"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The SDK config: region, endpoint, credentials chain, timeouts and retries.
     ///
     /// Errors when no region can be found (every AWS request is signed for a region).
@@ -109,11 +138,11 @@ impl Connection<'_> {
                     .operation_attempt_timeout(ATTEMPT_TIMEOUT)
                     .build(),
             );
+        self.check()?;
         if let Some(region) = self.region.filter(|r| !r.is_empty()) {
             loader = loader.region(Region::new(region.to_string()));
         }
         if let Some(url) = self.endpoint_url.filter(|u| !u.is_empty()) {
-            check_endpoint(self.section, url)?;
             loader = loader.endpoint_url(url);
         }
         if let Some(profile) = self.profile.filter(|p| !p.is_empty()) {
@@ -129,7 +158,17 @@ impl Connection<'_> {
             ));
         }
         let config = loader.load().await;
-        if config.region().is_some() {
+        if let Some(region) = config.region() {
+            // The environment or a profile may hold anything; the SDK would panic on some.
+            if !valid_region(region.as_ref()) {
+                return Err(ConnectorError::config(
+                    format!("{}.region", self.section),
+                    format!(
+                        "{:?} (from the config, AWS_REGION, AWS_DEFAULT_REGION or the profile) is not a region name: letters, digits, `-` and `_` only",
+                        region.as_ref()
+                    ),
+                ));
+            }
             return Ok(config);
         }
         if self.overrides_endpoint() {

@@ -15,6 +15,15 @@ pub(crate) struct ColumnInfo {
     pub nullable: bool,
     /// Part of the primary key.
     pub primary: bool,
+    /// Character set and collation of a text column (`None` for other columns).
+    pub text: Option<TextCompare>,
+}
+
+/// How a text column stores and compares its values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TextCompare {
+    pub charset: String,
+    pub collation: String,
 }
 
 /// The columns of `db.table` in declaration order, or `None` when there is no such table.
@@ -26,11 +35,19 @@ pub(crate) async fn table_columns(
     endpoint: &Endpoint,
     table: &str,
 ) -> Result<Option<Vec<ColumnInfo>>> {
-    let rows: Vec<(String, String, String, String)> = conn
+    #[allow(clippy::type_complexity)] // one row of the catalog query, read in one place
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    )> = conn
         .exec(
-            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
-             ORDER BY ORDINAL_POSITION",
+            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY, CHARACTER_SET_NAME, \
+             COLLATION_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
             (&endpoint.db, table),
         )
         .await
@@ -40,7 +57,7 @@ pub(crate) async fn table_columns(
     }
     let json_columns = json_checked_columns(conn, endpoint, table).await;
     let mut columns = Vec::with_capacity(rows.len());
-    for (name, column_type, nullable, key) in rows {
+    for (name, column_type, nullable, key, charset, collation) in rows {
         let mut parsed = ColumnType::parse(&column_type).map_err(|e| {
             crate::ConnectorError::Other(format!(
                 "{}: column `{name}` of `{table}`: {e}",
@@ -55,11 +72,16 @@ pub(crate) async fn table_columns(
                 zerofill: false,
             };
         }
+        let text = match (charset, collation) {
+            (Some(charset), Some(collation)) => Some(TextCompare { charset, collation }),
+            _ => None,
+        };
         columns.push(ColumnInfo {
             name,
             column_type: parsed,
             nullable: nullable == "YES",
             primary: key == "PRI",
+            text,
         });
     }
     Ok(Some(columns))

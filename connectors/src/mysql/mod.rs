@@ -16,6 +16,25 @@ pub(crate) fn default_port() -> u16 {
     3306
 }
 
+/// Idle seconds after which the server may close one of our connections.
+const SESSION_WAIT_TIMEOUT_S: u32 = 86_400;
+
+/// Whether a driver error means the connection is gone (closed by the server, a proxy or the
+/// network), as opposed to a statement the server refused.
+pub(crate) fn connection_lost(e: &mysql_async::Error) -> bool {
+    use mysql_async::{DriverError, Error};
+    match e {
+        Error::Io(_) => true,
+        Error::Driver(DriverError::ConnectionClosed | DriverError::PacketOutOfOrder) => true,
+        // Gone away, lost connection, killed, shutting down, disconnected for inactivity.
+        Error::Server(s) => matches!(
+            s.code,
+            2006 | 2013 | 1927 | 1053 | 4031 | 1158 | 1159 | 1160 | 1161
+        ),
+        _ => false,
+    }
+}
+
 /// Default seconds to wait for a connection.
 pub(crate) fn default_connect_timeout() -> u64 {
     10
@@ -136,6 +155,10 @@ impl Endpoint {
         let mut init = vec![
             "SET time_zone = '+00:00'".to_string(),
             "SET NAMES utf8mb4".to_string(),
+            // A run's connections wait on one another (a snapshot while the target catches up,
+            // the lock holder while writers load): a short server idle timeout must not end
+            // them. Idle-dropping networks are the targets' keepalive's job.
+            format!("SET SESSION wait_timeout = {SESSION_WAIT_TIMEOUT_S}"),
         ];
         if strict {
             init.push(

@@ -11,6 +11,10 @@ use arrow::datatypes::{DataType, Field, TimeUnit};
 
 /// Field metadata key holding the column's declared MySQL type (e.g. `decimal(12,2)`).
 pub(crate) const TYPE_KEY: &str = "mysql.type";
+/// Field metadata keys holding a text column's character set and collation, so a target
+/// creates (and checks) the column to compare values the way the source does.
+pub(crate) const CHARSET_KEY: &str = "mysql.charset";
+pub(crate) const COLLATION_KEY: &str = "mysql.collation";
 /// Arrow's canonical extension-name metadata key, and the JSON extension's name.
 const EXTENSION_NAME_KEY: &str = "ARROW:extension:name";
 const JSON_EXTENSION: &str = "arrow.json";
@@ -181,9 +185,14 @@ pub(crate) fn field_for_column(
     name: &str,
     column_type: &ColumnType,
     nullable: bool,
+    text: Option<&super::catalog::TextCompare>,
 ) -> Result<Field, String> {
     let data_type = column_type.arrow_type()?;
     let mut metadata = std::collections::HashMap::from([(TYPE_KEY.to_string(), column_type.sql())]);
+    if let Some(text) = text {
+        metadata.insert(CHARSET_KEY.to_string(), text.charset.clone());
+        metadata.insert(COLLATION_KEY.to_string(), text.collation.clone());
+    }
     if column_type.name == "json" {
         metadata.insert(EXTENSION_NAME_KEY.to_string(), JSON_EXTENSION.to_string());
     }
@@ -191,21 +200,63 @@ pub(crate) fn field_for_column(
 }
 
 /// The MySQL type to declare for `field` in a new table (`is_key`: the primary key column,
-/// which cannot be an unbounded TEXT/BLOB).
-pub(crate) fn declared_type(field: &Field, is_key: bool) -> Result<String, String> {
-    if let Some(declared) = field.metadata().get(TYPE_KEY) {
-        // Only trusted when it still describes the field: a transform may change the type and
-        // keep the metadata.
-        if let Ok(parsed) = ColumnType::parse(declared) {
-            if parsed.arrow_type().as_ref() == Ok(field.data_type()) {
-                return Ok(parsed.sql());
-            }
+/// which cannot be an unbounded TEXT/BLOB), with the character set and collation the source
+/// column compares with. A text key of another source compares as exact bytes, so it gets
+/// `exact_collation` (a binary collation of utf8mb4 that does not ignore trailing spaces).
+pub(crate) fn declared_type(
+    field: &Field,
+    is_key: bool,
+    exact_collation: &str,
+) -> Result<String, String> {
+    if let Some(parsed) = declared_column_type(field) {
+        let mut sql = parsed.sql();
+        if let Some(text) = text_compare(field).filter(|_| is_text_type(&parsed.name)) {
+            sql.push_str(&format!(
+                " CHARACTER SET {} COLLATE {}",
+                text.charset, text.collation
+            ));
+        } else if is_key && is_text_type(&parsed.name) {
+            sql.push_str(&format!(" CHARACTER SET utf8mb4 COLLATE {exact_collation}"));
         }
+        return Ok(sql);
     }
     let is_json =
         field.metadata().get(EXTENSION_NAME_KEY).map(String::as_str) == Some(JSON_EXTENSION);
-    arrow_declared_type(field.data_type(), is_key, is_json)
-        .ok_or_else(|| format!("Arrow type {} has no MySQL column type", field.data_type()))
+    let mut sql = arrow_declared_type(field.data_type(), is_key, is_json)
+        .ok_or_else(|| format!("Arrow type {} has no MySQL column type", field.data_type()))?;
+    if is_key && sql.starts_with("varchar") {
+        sql.push_str(&format!(" CHARACTER SET utf8mb4 COLLATE {exact_collation}"));
+    }
+    Ok(sql)
+}
+
+/// The declared type `field` carries, when it still describes the field: a transform may
+/// change the type and keep the metadata.
+pub(crate) fn declared_column_type(field: &Field) -> Option<ColumnType> {
+    let parsed = ColumnType::parse(field.metadata().get(TYPE_KEY)?).ok()?;
+    (parsed.arrow_type().as_ref() == Ok(field.data_type())).then_some(parsed)
+}
+
+/// The character set and collation `field` carries, when both are plain names (they end up
+/// in DDL).
+pub(crate) fn text_compare(field: &Field) -> Option<super::catalog::TextCompare> {
+    let plain = |s: &String| {
+        !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let charset = field.metadata().get(CHARSET_KEY).filter(|s| plain(s))?;
+    let collation = field.metadata().get(COLLATION_KEY).filter(|s| plain(s))?;
+    Some(super::catalog::TextCompare {
+        charset: charset.clone(),
+        collation: collation.clone(),
+    })
+}
+
+/// Whether a declared type holds text (and so has a character set and collation).
+pub(crate) fn is_text_type(name: &str) -> bool {
+    matches!(
+        name,
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set"
+    )
 }
 
 fn arrow_declared_type(data_type: &DataType, is_key: bool, is_json: bool) -> Option<String> {
@@ -318,17 +369,54 @@ mod tests {
 
     #[test]
     fn declared_type_comes_back_only_when_it_still_fits() {
-        let field =
-            field_for_column("a", &ColumnType::parse("decimal(12,2)").unwrap(), true).unwrap();
-        assert_eq!(declared_type(&field, false).unwrap(), "decimal(12,2)");
+        let exact = "utf8mb4_nopad_bin";
+        let field = field_for_column(
+            "a",
+            &ColumnType::parse("decimal(12,2)").unwrap(),
+            true,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            declared_type(&field, false, exact).unwrap(),
+            "decimal(12,2)"
+        );
         // A transform changed the type but kept the metadata: the Arrow type decides.
         let changed = field.clone().with_data_type(DataType::Int64);
-        assert_eq!(declared_type(&changed, false).unwrap(), "bigint");
-        let json = field_for_column("j", &ColumnType::parse("json").unwrap(), true).unwrap();
-        assert_eq!(declared_type(&json, false).unwrap(), "json");
+        assert_eq!(declared_type(&changed, false, exact).unwrap(), "bigint");
+        let json = field_for_column("j", &ColumnType::parse("json").unwrap(), true, None).unwrap();
+        assert_eq!(declared_type(&json, false, exact).unwrap(), "json");
         let text = Field::new("s", DataType::Utf8, false);
-        assert_eq!(declared_type(&text, true).unwrap(), "varchar(255)");
-        assert_eq!(declared_type(&text, false).unwrap(), "longtext");
+        assert_eq!(
+            declared_type(&text, true, exact).unwrap(),
+            "varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
+        );
+        assert_eq!(declared_type(&text, false, exact).unwrap(), "longtext");
+        let compare = super::super::catalog::TextCompare {
+            charset: "latin1".into(),
+            collation: "latin1_general_cs".into(),
+        };
+        let code = field_for_column(
+            "code",
+            &ColumnType::parse("varchar(12)").unwrap(),
+            false,
+            Some(&compare),
+        )
+        .unwrap();
+        assert_eq!(
+            declared_type(&code, true, exact).unwrap(),
+            "varchar(12) CHARACTER SET latin1 COLLATE latin1_general_cs"
+        );
+        // Names that are not plain identifiers never reach DDL.
+        let hostile = code.clone().with_metadata(std::collections::HashMap::from([
+            (TYPE_KEY.to_string(), "varchar(12)".to_string()),
+            (CHARSET_KEY.to_string(), "latin1".to_string()),
+            (COLLATION_KEY.to_string(), "x; DROP TABLE t".to_string()),
+        ]));
+        assert_eq!(
+            declared_type(&hostile, false, exact).unwrap(),
+            "varchar(12)"
+        );
         let nested = Field::new(
             "l",
             DataType::List(std::sync::Arc::new(Field::new(
@@ -338,7 +426,7 @@ mod tests {
             ))),
             true,
         );
-        assert!(declared_type(&nested, false).is_err());
+        assert!(declared_type(&nested, false, exact).is_err());
     }
 
     #[test]

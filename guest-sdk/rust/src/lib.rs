@@ -126,15 +126,25 @@ impl Info {
     }
 }
 
-/// Parses a JSON config into `T`; a syntax or shape error becomes [`Error::InvalidConfig`].
-/// An empty or blank config is read as `{}`.
+/// Parses a JSON config into `T`; a syntax or shape error becomes [`Error::InvalidConfig`]
+/// naming the key at fault (`method: unknown variant ...`). An empty or blank config is read
+/// as `{}`.
 pub fn parse_config<T: serde::de::DeserializeOwned>(config: &str) -> Result<T, Error> {
     let config = if config.trim().is_empty() {
         "{}"
     } else {
         config
     };
-    serde_json::from_str(config).map_err(|e| Error::InvalidConfig(e.to_string()))
+    let mut reader = serde_json::Deserializer::from_str(config);
+    serde_path_to_error::deserialize(&mut reader).map_err(|e| {
+        let key = e.path().to_string();
+        let message = e.into_inner().to_string();
+        Error::InvalidConfig(if key == "." {
+            message
+        } else {
+            format!("{key}: {message}")
+        })
+    })
 }
 
 /// The column called `name`, or [`Error::InvalidInput`] naming it and the columns present.

@@ -12,7 +12,8 @@
 //! - `fail-after`: passes `batches` batches (default 2) through, then fails every later one
 //!   with "failing on purpose at batch N" (N counts batches seen by this instance, from 1);
 //! - `stdout`: prints "hello from hostile stdout" to stdout and a line to stderr, passes through;
-//! - `log`: logs "hello from hostile log" at info level through the host, passes through.
+//! - `log`: logs "hello from hostile log" at info level through the host, passes through;
+//! - `slow`: sleeps `millis` milliseconds (default 200) per batch, then passes it through.
 
 use fastlane_guest::{log, Error, Info, RecordBatch, Transform};
 use serde::Deserialize;
@@ -24,11 +25,12 @@ const CONFIG_SCHEMA: &str = r#"{
   "type": "object",
   "properties": {
     "mode": {
-      "enum": ["loop", "alloc", "panic", "garbage", "huge", "open-file", "fail-after", "stdout", "log"],
+      "enum": ["loop", "alloc", "panic", "garbage", "huge", "open-file", "fail-after", "stdout", "log", "slow"],
       "description": "The misbehaviour."
     },
     "bytes": { "type": "integer", "minimum": 0, "default": 83886080, "description": "huge: size of the output." },
-    "batches": { "type": "integer", "minimum": 0, "default": 2, "description": "fail-after: batches passed through before failing." }
+    "batches": { "type": "integer", "minimum": 0, "default": 2, "description": "fail-after: batches passed through before failing." },
+    "millis": { "type": "integer", "minimum": 0, "default": 200, "description": "slow: milliseconds slept per batch." }
   },
   "required": ["mode"],
   "additionalProperties": false
@@ -43,6 +45,12 @@ struct Config {
     bytes: usize,
     #[serde(default = "default_batches")]
     batches: u64,
+    #[serde(default = "default_millis")]
+    millis: u64,
+}
+
+fn default_millis() -> u64 {
+    200
 }
 
 fn default_bytes() -> usize {
@@ -65,6 +73,7 @@ enum Mode {
     FailAfter,
     Stdout,
     Log,
+    Slow,
 }
 
 /// The misbehaving transform.
@@ -118,6 +127,10 @@ impl Transform for Hostile {
             }
             Mode::Log => {
                 log::info("hello from hostile log");
+                Ok(batch)
+            }
+            Mode::Slow => {
+                std::thread::sleep(std::time::Duration::from_millis(self.config.millis));
                 Ok(batch)
             }
             Mode::FailAfter | Mode::Garbage | Mode::Huge => Ok(batch),

@@ -21,32 +21,40 @@ const DEFAULT_STORAGE_ENDPOINT: &str = "https://bigquerystorage.googleapis.com";
 pub struct Config {
     /// Google Cloud project: the project holding `dataset_id`, and the one billed for queries
     /// and read sessions.
+    #[schemars(length(min = 1))]
     pub gcp_project: String,
     /// Dataset holding `table_id`. With `query`, the default dataset of unqualified table names.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub dataset_id: Option<String>,
     /// Table to read (with `dataset_id`). Give either `table_id` or `query`.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub table_id: Option<String>,
     /// A standard-SQL query whose result is read instead of a table.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub query: Option<String>,
     /// Path of a service-account key file (JSON). Default: `service_account_json`, then
     /// `GOOGLE_APPLICATION_CREDENTIALS`, then the gcloud application-default credentials, then
     /// the GCE metadata server. With `endpoint` and no key, requests carry no credentials.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub service_account_key_file: Option<String>,
     /// The service-account key itself, as a JSON string (write `${ENV_VAR}`, or let `secret`
     /// fill it from an AWS Secrets Manager entry's `service_account_json` field).
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub service_account_json: Option<String>,
     /// REST endpoint override, for an emulator or a proxy: `http://127.0.0.1:9050` (the
     /// `/bigquery/v2` API root is appended unless the URL already ends with it).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub endpoint: Option<String>,
     /// Storage Read API (gRPC) endpoint override: `http://127.0.0.1:9060`. With `endpoint` set and
     /// this one not, the Storage Read API is not used.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub storage_endpoint: Option<String>,
     /// How rows are read: `auto` (default: the Storage Read API, parallel Arrow streams, when it
     /// can serve the read; REST pages otherwise), `rest` (tabledata.list / query result pages)
@@ -72,11 +80,12 @@ pub struct Config {
     /// Location (region) where query jobs run: `US`, `EU`, `europe-west1` … (default: the
     /// dataset's, as BigQuery decides).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub location: Option<String>,
     /// Seconds each HTTP request, and the creation of a Storage Read session, may take
     /// (connecting gives up after at most 10 s).
     #[serde(default = "default_timeout_s")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 86_400))]
     pub timeout_s: u64,
 }
 

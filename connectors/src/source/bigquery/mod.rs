@@ -52,8 +52,26 @@ pub const ENTRY: SourceEntry = SourceEntry {
     name: "bigquery",
     description: "Read a BigQuery table or query result: Storage Read API streams in parallel, REST pages as fallback",
     config_schema: || schemars::schema_for!(Config),
+    check,
     open,
 };
+
+fn check(value: &serde_json::Value, mode: ReplicationMode) -> Result<()> {
+    refuse_incremental(mode)?;
+    section::parse::<Config>(value.clone(), SECTION)?.check()
+}
+
+/// BigQuery tables have no key order an INCREMENTAL run could resume from.
+fn refuse_incremental(mode: ReplicationMode) -> Result<()> {
+    if mode == ReplicationMode::Incremental {
+        return Err(ConnectorError::config(
+            SECTION,
+            "INCREMENTAL replication is not supported: BigQuery rows have no key order to \
+             resume from (the original fastlane ignored offsets too); use FULL_TABLE",
+        ));
+    }
+    Ok(())
+}
 
 /// REST pages decoded ahead of the pipeline.
 const PAGES_AHEAD: usize = 2;
@@ -155,13 +173,7 @@ impl Plan {
 impl BigQuerySource {
     /// Read the schema, choose the read path (Storage Read API or REST) and start the readers.
     pub async fn open(config: Config, context: SourceContext) -> Result<Self> {
-        if context.replication_mode == ReplicationMode::Incremental {
-            return Err(ConnectorError::config(
-                SECTION,
-                "INCREMENTAL replication is not supported: BigQuery rows have no key order to \
-                 resume from (the original fastlane ignored offsets too); use FULL_TABLE",
-            ));
-        }
+        refuse_incremental(context.replication_mode)?;
         config.check()?;
         let credentials = Credentials::load(&config).await?;
         let rest = Arc::new(Rest::new(&config, credentials.clone())?);

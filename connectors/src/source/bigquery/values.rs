@@ -22,15 +22,7 @@ pub(super) fn parse_float64(text: &str) -> Option<f64> {
 }
 
 /// BOOL: `true` or `false`.
-pub(super) fn parse_bool(text: &str) -> Option<bool> {
-    if text.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if text.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
-}
+pub(super) use crate::text::boolean as parse_bool;
 
 /// NUMERIC: the value × 10⁹, exactly; more than 38 digits or a non-zero digit past the ninth
 /// decimal is refused.

@@ -7,21 +7,25 @@
 
 mod config;
 mod discovery;
+mod exact;
+mod jsonl;
 #[cfg(test)]
 mod tests;
+mod typed;
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::PathBuf;
 
+use arrow::array::{ArrayRef, AsArray};
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-pub use config::Config;
+pub use config::{Config, DeclaredType};
 use config::{ReadOptions, SECTION};
 
 use crate::file_format::FileFormat;
@@ -33,8 +37,14 @@ pub const ENTRY: SourceEntry = SourceEntry {
     name: "file",
     description: "Read CSV, JSON Lines or Parquet files (one path or a glob pattern)",
     config_schema: || schemars::schema_for!(Config),
+    check,
     open,
 };
+
+fn check(value: &serde_json::Value, _mode: crate::ReplicationMode) -> Result<()> {
+    section::parse::<Config>(value.clone(), SECTION)?.read_options()?;
+    Ok(())
+}
 
 fn open(value: serde_json::Value, context: SourceContext) -> BoxFuture<Result<Box<dyn Source>>> {
     Box::pin(async move {
@@ -133,6 +143,35 @@ impl Source for FileSource {
 
 type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
 
+/// A CSV batch read as text, converted to the run's types value by value: a value its
+/// column's type cannot hold exactly fails, naming the line, column and value.
+fn exact_columns(
+    schema: &SchemaRef,
+    opts: &ReadOptions,
+    path: &std::path::Path,
+    rows_before: usize,
+    batch: &RecordBatch,
+) -> Result<Vec<ArrayRef>> {
+    schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(field, column)| {
+            typed::convert(column.as_string::<i32>(), field.data_type()).map_err(|bad| {
+                let line = rows_before + bad.row + 1 + usize::from(opts.has_header);
+                ConnectorError::Other(format!(
+                    "{}: line {line}: column `{}`: {} is not {} as written (the type was inferred from the first {} rows; declare the column in `{SECTION}.types`, e.g. \"string\", to read it as text)",
+                    path.display(),
+                    field.name(),
+                    bad.value,
+                    field.data_type(),
+                    opts.infer_rows,
+                ))
+            })
+        })
+        .collect()
+}
+
 /// The blocking half: the files still to read and the one being read.
 struct FileReader {
     opts: ReadOptions,
@@ -162,25 +201,54 @@ impl FileReader {
             match file.batches.next() {
                 Some(Ok(batch)) if batch.num_rows() == 0 => continue,
                 Some(Ok(batch)) => {
+                    let columns = match self.opts.format {
+                        FileFormat::Csv => {
+                            exact_columns(&self.schema, &self.opts, &file.path, file.rows, &batch)?
+                        }
+                        FileFormat::Jsonl | FileFormat::Parquet => batch.columns().to_vec(),
+                    };
                     file.rows += batch.num_rows();
                     // Re-stamp with the run schema: files may differ in schema metadata, and
                     // CSV/JSON Lines files were read with the widened schema already.
-                    let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())
-                        .map_err(|source| ConnectorError::Arrow {
-                            context: format!("{}", file.path.display()),
-                            source,
+                    let batch =
+                        RecordBatch::try_new(self.schema.clone(), columns).map_err(|source| {
+                            ConnectorError::Arrow {
+                                context: format!("{}", file.path.display()),
+                                source,
+                            }
                         })?;
                     return Ok(Some(batch));
                 }
                 Some(Err(source)) => {
-                    return Err(ConnectorError::Arrow {
-                        context: format!(
-                            "{}: reading after row {}",
+                    if self.opts.format != FileFormat::Jsonl {
+                        return Err(ConnectorError::Arrow {
+                            context: format!(
+                                "{}: reading after row {}",
+                                file.path.display(),
+                                file.rows
+                            ),
+                            source,
+                        });
+                    }
+                    let line = jsonl::failing_line(&file.path, file.rows, &self.schema);
+                    let at = line.map_or_else(
+                        || format!("after record {}", file.rows),
+                        |line| format!("line {line}"),
+                    );
+                    let message = source.to_string();
+                    if message.contains("missing from schema") {
+                        // A key first seen after the inference sample: never dropped.
+                        return Err(ConnectorError::Other(format!(
+                            "{}: {at}: {} (a key that none of the first {} lines has: the columns were inferred from them; raise `{SECTION}.infer_rows` past that line so the key becomes a column)",
                             file.path.display(),
-                            file.rows
-                        ),
+                            message.trim_start_matches("Json error: "),
+                            self.opts.infer_rows
+                        )));
+                    }
+                    return Err(ConnectorError::Arrow {
+                        context: format!("{}: {at}", file.path.display()),
                         source,
-                    })
+                    });
                 }
                 None => self.current = None,
             }
@@ -204,7 +272,7 @@ impl FileReader {
                 Box::new(reader)
             }
             FileFormat::Csv => Box::new(
-                arrow::csv::ReaderBuilder::new(self.schema.clone())
+                arrow::csv::ReaderBuilder::new(discovery::as_text(&self.schema))
                     .with_header(self.opts.has_header)
                     .with_delimiter(self.opts.delimiter)
                     .with_batch_size(self.opts.batch_size)
@@ -212,7 +280,7 @@ impl FileReader {
                     .map_err(arrow_err)?,
             ),
             FileFormat::Jsonl => Box::new(
-                arrow::json::ReaderBuilder::new(self.schema.clone())
+                jsonl::reader(self.schema.clone())
                     .with_batch_size(self.opts.batch_size)
                     .build(BufReader::new(file))
                     .map_err(arrow_err)?,

@@ -80,8 +80,8 @@ async fn schema_mismatch_across_files_names_the_file() {
         "{text}"
     );
 
-    // A type conflict inference cannot widen.
-    write(&dir.path().join("2.csv"), "id,name\nx,b\n");
+    // A type conflict inference cannot widen (text would hold both: `x` makes the column text).
+    write(&dir.path().join("2.csv"), "id,name\ntrue,b\n");
     let err = read(json!({ "path": format!("{}/*.csv", dir.path().display()) }))
         .await
         .unwrap_err();
@@ -249,8 +249,175 @@ async fn decode_errors_name_the_file_and_line() {
     let err = source.extract().await.unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains("bad.csv") && text.contains("'three'") && text.contains("line"),
+        text.contains("bad.csv")
+            && text.contains("line 4")
+            && text.contains("column `id`")
+            && text.contains("\"three\""),
         "{text}"
+    );
+}
+
+fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> &'a T {
+    batch
+        .column_by_name(name)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<T>()
+        .unwrap_or_else(|| panic!("{name}: {}", batch.schema()))
+}
+
+#[tokio::test]
+async fn csv_inference_never_changes_a_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("codes.csv");
+    write(
+        &path,
+        "zip,id,big,price,precise,flag,day,at\n\
+         00501,1,18446744073709551615,1.50,12345678901234567.5,TRUE,2024-02-29,2024-01-01T10:00:00+02:00\n\
+         10001,2,1,2,1,false,2024-03-01,2024-01-01T08:00:00Z\n",
+    );
+    let batches = read(json!({ "path": path })).await.unwrap();
+    let b = &batches[0];
+    let schema = b.schema();
+    let types: Vec<DataType> = schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            DataType::Utf8,
+            DataType::Int64,
+            DataType::UInt64,
+            DataType::Float64,
+            DataType::Utf8,
+            DataType::Boolean,
+            DataType::Date32,
+            DataType::Timestamp(arrow::datatypes::TimeUnit::Second, Some("UTC".into())),
+        ],
+        "{schema}"
+    );
+    assert_eq!(column::<StringArray>(b, "zip").value(0), "00501");
+    assert_eq!(
+        column::<arrow::array::UInt64Array>(b, "big").value(0),
+        u64::MAX
+    );
+    assert_eq!(
+        column::<StringArray>(b, "precise").value(0),
+        "12345678901234567.5"
+    );
+    let at = column::<arrow::array::TimestampSecondArray>(b, "at");
+    assert_eq!(at.value(0), at.value(1), "the same instant in two zones");
+}
+
+#[tokio::test]
+async fn a_value_past_the_sample_that_its_type_cannot_hold_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.csv");
+    let mut text = String::from("id,code\n");
+    for i in 1..=50 {
+        text.push_str(&format!("{i},{}\n", 100 + i));
+    }
+    text.push_str("51,00042\n");
+    write(&path, &text);
+    let err = read(json!({ "path": path, "infer_rows": 10, "batch_size": 7 }))
+        .await
+        .unwrap_err()
+        .to_string();
+    for needle in ["late.csv", "line 52", "column `code`", "\"00042\"", "types"] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    // Declared as text, the same file reads every value as written.
+    let batches = read(json!({ "path": path, "infer_rows": 10, "types": { "code": "string" } }))
+        .await
+        .unwrap();
+    let last = batches.last().unwrap();
+    assert_eq!(
+        column::<StringArray>(last, "code").value(last.num_rows() - 1),
+        "00042"
+    );
+    // A declared type is held to the same rule.
+    let err = read(json!({ "path": path, "types": { "code": "int64" } }))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"00042\"") && err.contains("line 52"),
+        "{err}"
+    );
+    let err = read(json!({ "path": path, "types": { "nope": "int64" } }))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("source.file.types.nope"), "{err}");
+}
+
+#[tokio::test]
+async fn jsonl_numbers_stay_exact_and_late_keys_are_never_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jsonl");
+    write(
+        &path,
+        "{\"id\": 1, \"n\": 18446744073709551615, \"f\": 0.1, \"o\": {\"u\": 18446744073709551614}}\n\
+         {\"id\": 2, \"n\": 5, \"f\": 2, \"o\": {\"u\": 1}}\n",
+    );
+    let batches = read(json!({ "path": path })).await.unwrap();
+    let b = &batches[0];
+    assert_eq!(
+        column::<arrow::array::UInt64Array>(b, "n").value(0),
+        u64::MAX
+    );
+    let o = column::<arrow::array::StructArray>(b, "o");
+    let u = o
+        .column_by_name("u")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow::array::UInt64Array>()
+        .unwrap();
+    assert_eq!(u.value(0), u64::MAX - 1);
+
+    let late = dir.path().join("late.jsonl");
+    let mut text = String::new();
+    for i in 0..30 {
+        text.push_str(&format!("{{\"id\": {i}}}\n"));
+    }
+    text.push_str("\n{\"id\": 30, \"extra\": \"kept or refused, never dropped\"}\n");
+    write(&late, &text);
+    let err = read(json!({ "path": late, "infer_rows": 5, "batch_size": 8 }))
+        .await
+        .unwrap_err()
+        .to_string();
+    for needle in ["late.jsonl", "line 32", "'extra'", "infer_rows"] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+
+    let fraction = dir.path().join("fraction.jsonl");
+    let mut text = String::new();
+    for i in 0..20 {
+        text.push_str(&format!("{{\"id\": {i}}}\n"));
+    }
+    text.push_str("{\"id\": 20.5}\n");
+    write(&fraction, &text);
+    let err = read(json!({ "path": fraction, "infer_rows": 5 }))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 21") && err.contains("20.5") && err.contains("Int64"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_csv_file_without_a_header_line_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zero.csv");
+    write(&path, "");
+    let err = read(json!({ "path": path })).await.unwrap_err().to_string();
+    assert!(
+        err.contains("zero.csv") && err.contains("no header line"),
+        "{err}"
     );
 }
 

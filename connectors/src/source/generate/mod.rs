@@ -26,8 +26,13 @@ pub const ENTRY: SourceEntry = SourceEntry {
     name: "generate",
     description: "Generate a deterministic synthetic `orders` table (for demos and benchmarks)",
     config_schema: || schemars::schema_for!(Config),
+    check,
     open,
 };
+
+fn check(value: &serde_json::Value, _mode: crate::ReplicationMode) -> Result<()> {
+    section::parse::<Config>(value.clone(), SECTION)?.check()
+}
 
 /// Generates the `orders` table: ids `1..=rows`, every value derived from `seed`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -85,21 +90,29 @@ pub struct GenerateSource {
     emitted: bool,
 }
 
-impl GenerateSource {
-    /// Check the config; an INCREMENTAL run starts after `context.resume_after`.
-    pub fn new(config: Config, context: SourceContext) -> Result<Self> {
-        if config.batch_size == 0 || config.batch_size > MAX_BATCH_SIZE {
+impl Config {
+    /// Check what serde cannot; errors name the key.
+    fn check(&self) -> Result<()> {
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
             return Err(ConnectorError::config(
                 format!("{SECTION}.batch_size"),
                 format!("must be between 1 and {MAX_BATCH_SIZE}"),
             ));
         }
-        if config.rows > i64::MAX as u64 {
+        if self.rows > i64::MAX as u64 {
             return Err(ConnectorError::config(
                 format!("{SECTION}.rows"),
                 format!("must be at most {} (`id` is an Int64)", i64::MAX),
             ));
         }
+        Ok(())
+    }
+}
+
+impl GenerateSource {
+    /// Check the config; an INCREMENTAL run starts after `context.resume_after`.
+    pub fn new(config: Config, context: SourceContext) -> Result<Self> {
+        config.check()?;
         let next_id = match context.resume_after {
             None => 1,
             Some(Offset::Int(after)) => after.max(0) as u64 + 1,

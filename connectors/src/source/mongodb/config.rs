@@ -32,30 +32,39 @@ pub struct Config {
     /// `tlsCAFile=…`), replica sets, read preference and the driver's other options are set
     /// here. Credentials may be in it or in `user` and `password`.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub uri: Option<String>,
     /// Server host name or IP address (instead of `uri`).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub host: Option<String>,
     /// Server port, with `host` (default 27017).
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub port: Option<u16>,
     /// User name (SCRAM authentication); without it the connection is not authenticated.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub user: Option<String>,
     /// Password of `user` (write `${ENV_VAR}` to keep it out of the file).
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub password: Option<String>,
     /// Name of an environment variable holding the password (instead of `password`).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub password_env: Option<String>,
     /// Database where `user` is defined. Default: `admin`, MongoDB's own default, where users
     /// are usually created (with `uri`: the URI's `authSource`, else its database, else
     /// `admin`). Set it to `database` when the user was created in the data's database.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub auth_source: Option<String>,
     /// Database holding the collection.
+    #[schemars(length(min = 1))]
     pub database: String,
     /// Collection to read; an error if it does not exist.
+    #[schemars(length(min = 1))]
     pub collection: String,
     /// Documents per page: one `find … sort … limit batch_size` per record batch.
     #[serde(default = "default_batch_size")]
@@ -66,6 +75,7 @@ pub struct Config {
     /// like `_id`. Documents lacking it, or holding another type in it, are not read (`$gt`
     /// never returns them). INCREMENTAL runs resume after the target's largest key.
     #[serde(default = "default_replication_key")]
+    #[schemars(length(min = 1))]
     pub replication_key: String,
     /// The original fastlane's filters: a list of `[field, operator_or_value, value_or_"None",
     /// literal_flag]`. With `"None"` third, `{field: operator_or_value}` (equality); else
@@ -96,7 +106,7 @@ pub struct Config {
     /// (raise this, or declare the columns in `schema`); with `"null"` it is left out and
     /// counted.
     #[serde(default = "default_sample_size")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 10_000_000))]
     pub sample_size: usize,
     /// The columns, instead of inferring them: an object of field → type, in column order.
     /// Types: `objectid` (read as 24 hex digits), `string`, `int32`, `int64`, `double`,
@@ -119,11 +129,12 @@ pub struct Config {
     /// Seconds to wait for a server to answer (server selection and connecting); default 10,
     /// or the URI's `serverSelectionTimeoutMS`.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 86_400))]
     pub connect_timeout_s: Option<u64>,
     /// Seconds to wait for one answer of the server while reading (a page, or the next part
     /// of one); the driver itself waits forever on a server that stops answering.
     #[serde(default = "default_read_timeout_s")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 86_400))]
     pub read_timeout_s: u64,
 }
 
@@ -175,6 +186,7 @@ fn key(name: &str) -> String {
 impl Config {
     /// Check what serde cannot; errors name the key.
     pub(super) fn check(&self) -> Result<()> {
+        self.check_connection()?;
         for (name, value) in [
             ("database", &self.database),
             ("collection", &self.collection),
@@ -305,10 +317,11 @@ impl Config {
     }
 
     /// The checked connection settings (a `mongodb+srv` URI is resolved here).
-    pub(super) async fn endpoint(&self) -> Result<Endpoint> {
+    /// Check the connection keys without connecting: a host or a URI (one of them), the
+    /// credentials in one place, `auth_source` only with credentials.
+    fn check_connection(&self) -> Result<()> {
         let password = self.password()?;
-        let configured_timeout = self.connect_timeout_s.map(Duration::from_secs);
-        let mut options = match (&self.uri, &self.host) {
+        let uri_names_user = match (&self.uri, &self.host) {
             (Some(_), Some(_)) => {
                 return Err(ConnectorError::config(
                     key("host"),
@@ -328,74 +341,81 @@ impl Config {
                         "with `uri`, the port goes in the URI",
                     ));
                 }
-                ClientOptions::parse(uri.as_str()).await.map_err(|e| {
+                let parsed = mongodb::options::ConnectionString::parse(uri).map_err(|e| {
                     ConnectorError::config(
                         key("uri"),
                         format!("not a usable MongoDB connection string: {}", e.kind),
                     )
-                })?
+                })?;
+                parsed
+                    .credential
+                    .as_ref()
+                    .is_some_and(|c| c.username.is_some())
             }
             (None, Some(host)) => {
                 if host.trim().is_empty() {
                     return Err(ConnectorError::config(key("host"), "must not be empty"));
                 }
-                ClientOptions::builder()
-                    .hosts(vec![ServerAddress::Tcp {
-                        host: host.trim().to_string(),
-                        port: Some(self.port.unwrap_or(DEFAULT_PORT)),
-                    }])
-                    .build()
+                false
             }
         };
-        match (&self.user, password) {
-            (Some(user), Some(password)) => {
-                if options
-                    .credential
-                    .as_ref()
-                    .is_some_and(|c| c.username.is_some())
-                {
-                    return Err(ConnectorError::config(
-                        key("user"),
-                        "the uri already names a user: give the credentials in one place",
-                    ));
-                }
-                let mut credential = options.credential.take().unwrap_or_default();
-                credential.username = Some(user.clone());
-                credential.password = Some(password);
-                if credential.source.is_none() {
-                    credential.source = Some(
-                        options
-                            .default_database
-                            .clone()
-                            .unwrap_or_else(|| "admin".to_string()),
-                    );
-                }
-                options.credential = Some(credential);
-            }
-            (Some(_), None) => {
-                return Err(ConnectorError::config(
-                    key("password"),
-                    "`user` needs a `password` (or `password_env`)",
+        match (&self.user, &password) {
+            (Some(_), Some(_)) if uri_names_user => Err(ConnectorError::config(
+                key("user"),
+                "the uri already names a user: give the credentials in one place",
+            )),
+            (Some(_), None) => Err(ConnectorError::config(
+                key("password"),
+                "`user` needs a `password` (or `password_env`)",
+            )),
+            (None, Some(_)) => Err(ConnectorError::config(
+                key("user"),
+                "a password is given without `user`",
+            )),
+            _ if self.auth_source.is_some() && self.user.is_none() && !uri_names_user => {
+                Err(ConnectorError::config(
+                    key("auth_source"),
+                    "only applies with credentials (`user` and `password`)",
                 ))
             }
-            (None, Some(_)) => {
-                return Err(ConnectorError::config(
-                    key("user"),
-                    "a password is given without `user`",
-                ))
-            }
-            (None, None) => {}
+            _ => Ok(()),
         }
-        if let Some(source) = &self.auth_source {
-            match options.credential.as_mut() {
-                Some(credential) => credential.source = Some(source.clone()),
-                None => {
-                    return Err(ConnectorError::config(
-                        key("auth_source"),
-                        "only applies with credentials (`user` and `password`)",
-                    ))
-                }
+    }
+
+    pub(super) async fn endpoint(&self) -> Result<Endpoint> {
+        self.check_connection()?;
+        let password = self.password()?;
+        let configured_timeout = self.connect_timeout_s.map(Duration::from_secs);
+        let mut options = match (&self.uri, &self.host) {
+            (Some(uri), _) => ClientOptions::parse(uri.as_str()).await.map_err(|e| {
+                ConnectorError::config(
+                    key("uri"),
+                    format!("not a usable MongoDB connection string: {}", e.kind),
+                )
+            })?,
+            (None, host) => ClientOptions::builder()
+                .hosts(vec![ServerAddress::Tcp {
+                    host: host.as_deref().unwrap_or_default().trim().to_string(),
+                    port: Some(self.port.unwrap_or(DEFAULT_PORT)),
+                }])
+                .build(),
+        };
+        if let (Some(user), Some(password)) = (&self.user, password) {
+            let mut credential = options.credential.take().unwrap_or_default();
+            credential.username = Some(user.clone());
+            credential.password = Some(password);
+            if credential.source.is_none() {
+                credential.source = Some(
+                    options
+                        .default_database
+                        .clone()
+                        .unwrap_or_else(|| "admin".to_string()),
+                );
             }
+            options.credential = Some(credential);
+        }
+        if let (Some(source), Some(credential)) = (&self.auth_source, options.credential.as_mut()) {
+            credential.source = Some(source.clone());
         }
         let timeout = configured_timeout
             .or(options.server_selection_timeout)

@@ -54,8 +54,45 @@ pub const ENTRY: SourceEntry = SourceEntry {
     name: "mongodb",
     description: "Read a MongoDB collection in key order: keyset pages, columns inferred from a sample or declared",
     config_schema: || schemars::schema_for!(Config),
+    check,
     open,
 };
+
+fn check(value: &serde_json::Value, _mode: crate::ReplicationMode) -> Result<()> {
+    Query::from_config(&section::parse(value.clone(), SECTION)?)?;
+    Ok(())
+}
+
+/// What the config asks of the collection, checked before connecting.
+struct Query {
+    conditions: Vec<mongodb::bson::Document>,
+    declared: Option<Columns>,
+    projection: Option<mongodb::bson::Document>,
+}
+
+impl Query {
+    fn from_config(config: &Config) -> Result<Self> {
+        config.check()?;
+        let conditions = config.conditions()?;
+        let declared = match &config.schema {
+            Some(fields) => Some(declared::declared(
+                fields,
+                &config.replication_key,
+                &format!("{SECTION}.schema"),
+            )?),
+            None => None,
+        };
+        let declared_names: Option<Vec<String>> = declared
+            .as_ref()
+            .map(|c| c.fields.iter().map(|(name, _)| name.clone()).collect());
+        let projection = config.projection(declared_names.as_deref())?;
+        Ok(Self {
+            conditions,
+            declared,
+            projection,
+        })
+    }
+}
 
 /// Pages the reader may decode ahead of the pipeline.
 const PAGES_AHEAD: usize = 2;
@@ -84,20 +121,11 @@ impl MongoSource {
     /// Connect, check the collection, settle the columns and the start key, and start the
     /// reader.
     pub async fn open(config: Config, context: SourceContext) -> Result<Self> {
-        config.check()?;
-        let conditions = config.conditions()?;
-        let declared = match &config.schema {
-            Some(fields) => Some(declared::declared(
-                fields,
-                &config.replication_key,
-                &format!("{SECTION}.schema"),
-            )?),
-            None => None,
-        };
-        let declared_names: Option<Vec<String>> = declared
-            .as_ref()
-            .map(|c| c.fields.iter().map(|(name, _)| name.clone()).collect());
-        let projection = config.projection(declared_names.as_deref())?;
+        let Query {
+            conditions,
+            declared,
+            projection,
+        } = Query::from_config(&config)?;
         let policy = match config.on_mismatch {
             OnMismatch::Fail => Policy::Fail,
             OnMismatch::Null => Policy::Null,

@@ -15,25 +15,33 @@ pub(super) const SECTION: &str = "source.mysql";
 #[schemars(title = "mysql source")]
 pub struct Config {
     /// Server host name or IP address.
+    #[schemars(length(min = 1))]
     pub host: String,
     /// Server port.
     #[serde(default = "mysql::default_port")]
+    #[schemars(range(min = 1))]
     pub port: u16,
     /// User name.
+    #[schemars(length(min = 1))]
     pub username: String,
     /// Password (write `${ENV_VAR}` to keep it out of the file).
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub password: Option<String>,
     /// Name of an environment variable holding the password (instead of `password`).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub password_env: Option<String>,
     /// Database (schema) holding the table.
+    #[schemars(length(min = 1))]
     pub db: String,
     /// Table to read.
+    #[schemars(length(min = 1))]
     pub table: String,
     /// Column the rows are read in order of (`WHERE key > ? ORDER BY key`): a unique, indexed
     /// integer or string column, normally the primary key. INCREMENTAL runs resume after the
     /// target's largest key.
+    #[schemars(length(min = 1))]
     pub key: String,
     /// Rows per page (one `SELECT … LIMIT batch_size` per record batch).
     #[serde(default = "default_batch_size")]
@@ -58,6 +66,7 @@ pub struct Config {
     pub tls: Option<Tls>,
     /// Seconds to wait for the server to accept a connection.
     #[serde(default = "mysql::default_connect_timeout")]
+    #[schemars(range(min = 1, max = 86_400))]
     pub connect_timeout_s: u64,
 }
 

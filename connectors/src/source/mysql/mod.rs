@@ -39,8 +39,16 @@ pub const ENTRY: SourceEntry = SourceEntry {
     name: "mysql",
     description: "Read a MySQL/MariaDB table in key order: consistent snapshot, keyset pages, parallel key ranges",
     config_schema: || schemars::schema_for!(Config),
+    check,
     open,
 };
+
+fn check(value: &serde_json::Value, _mode: ReplicationMode) -> Result<()> {
+    let config: Config = section::parse(value.clone(), SECTION)?;
+    config.check()?;
+    config.endpoint()?;
+    Ok(())
+}
 
 /// Pages each reader may decode ahead of the pipeline.
 const PAGES_AHEAD: usize = 2;

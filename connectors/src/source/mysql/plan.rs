@@ -75,22 +75,27 @@ impl TablePlan {
         }
         let mut fields = Vec::with_capacity(chosen.len());
         for column in &chosen {
-            let field = field_for_column(&column.name, &column.column_type, column.nullable)
-                .map(|field| {
-                    if column.name == config.key {
-                        let mut metadata = field.metadata().clone();
-                        metadata.insert(crate::KEY_METADATA.to_string(), "true".to_string());
-                        field.with_metadata(metadata)
-                    } else {
-                        field
-                    }
-                })
-                .map_err(|e| {
-                    ConnectorError::Other(format!(
-                        "{SECTION}: column `{}` of `{table_name}`: {e}",
-                        column.name
-                    ))
-                })?;
+            let field = field_for_column(
+                &column.name,
+                &column.column_type,
+                column.nullable,
+                column.text.as_ref(),
+            )
+            .map(|field| {
+                if column.name == config.key {
+                    let mut metadata = field.metadata().clone();
+                    metadata.insert(crate::KEY_METADATA.to_string(), "true".to_string());
+                    field.with_metadata(metadata)
+                } else {
+                    field
+                }
+            })
+            .map_err(|e| {
+                ConnectorError::Other(format!(
+                    "{SECTION}: column `{}` of `{table_name}`: {e}",
+                    column.name
+                ))
+            })?;
             fields.push(field);
         }
         let key_index = chosen

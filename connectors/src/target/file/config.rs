@@ -22,6 +22,7 @@ pub struct Config {
     /// `path` when the run succeeds: readers never see a partial file and a failed run leaves
     /// the previous file untouched. Missing parent directories are created. With
     /// `concurrency` > 1 it must contain `{worker}`, replaced by each worker's index (0, 1, …).
+    #[schemars(length(min = 1))]
     pub path: String,
     /// `parquet`, `csv` or `jsonl`. Default: from the extension of `path` (`.parquet`, `.pq`;
     /// `.csv`; `.jsonl`, `.ndjson`, `.json`).
@@ -33,11 +34,11 @@ pub struct Config {
     /// Parquet only: the most rows in one row group (default 1048576). A row group is held in
     /// memory until it is written.
     #[serde(default)]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 100_000_000))]
     pub row_group_size: Option<usize>,
     /// Target workers, each writing its own file (see `path`).
     #[serde(default = "default_concurrency")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 64))]
     pub concurrency: usize,
 }
 

@@ -6,6 +6,9 @@
 //! the new one, never a partial one), `abort` deletes them. With several workers each file is
 //! replaced atomically, not the set as a whole.
 //!
+//! Each output file is locked for the run (`.{name}.fastlane-lock` beside it), so two runs never
+//! write it at once; under the lock, temporary files a killed run left behind are removed.
+//!
 //! A run that delivers no batch at all (not even an empty one carrying the columns) leaves
 //! CSV/JSON Lines targets as empty files. A Parquet file cannot be written without a schema,
 //! so then nothing is written, the previous file (if any) stays, and a warning is logged. The
@@ -13,6 +16,7 @@
 //! a transform drops every batch.
 
 mod config;
+mod lock;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -36,9 +40,17 @@ pub const ENTRY: TargetEntry = TargetEntry {
     description:
         "Write a Parquet, CSV or JSON Lines file, replaced atomically at the end of the run",
     config_schema: || schemars::schema_for!(Config),
+    check,
     open,
     target_id,
 };
+
+fn check(value: &serde_json::Value, _mode: crate::ReplicationMode) -> Result<()> {
+    let config: Config = section::parse(value.clone(), SECTION)?;
+    config.encoding()?;
+    config.worker_paths()?;
+    Ok(())
+}
 
 fn target_id(value: &serde_json::Value) -> Result<String> {
     let config: Config = section::parse(value.clone(), SECTION)?;
@@ -51,8 +63,33 @@ fn open(
 ) -> BoxFuture<Result<Box<dyn Destination>>> {
     Box::pin(async move {
         let config: Config = section::parse(value, SECTION)?;
-        Ok(Box::new(FileDestination::new(config, context)?) as Box<dyn Destination>)
+        let mut destination = FileDestination::new(config, context)?;
+        let files = destination.files.clone();
+        destination._locks = tokio::task::spawn_blocking(move || lock_and_clean(&files))
+            .await
+            .map_err(|e| ConnectorError::Other(format!("file target: opening failed: {e}")))??;
+        Ok(Box::new(destination) as Box<dyn Destination>)
     })
+}
+
+/// Take the run's lock on every output file, then remove the temporary files a run that
+/// did not finish (killed outright) left beside them: under the lock they cannot be another
+/// live run's.
+fn lock_and_clean(files: &[WorkerFile]) -> Result<Vec<lock::OutputLock>> {
+    let mut locks = Vec::with_capacity(files.len());
+    for file in files {
+        locks.push(lock::OutputLock::acquire(&file.final_path)?);
+        let removed = lock::remove_leftovers(&file.final_path)?;
+        if removed.files > 0 {
+            tracing::warn!(
+                path = %file.final_path.display(),
+                "removed {} temporary file(s) ({} bytes) left by an earlier run that did not finish",
+                removed.files,
+                removed.bytes
+            );
+        }
+    }
+    Ok(locks)
 }
 
 /// A worker's final path and the temp file it writes until the run commits.
@@ -83,10 +120,13 @@ pub struct FileDestination {
     encoding: Arc<Encoding>,
     files: Vec<WorkerFile>,
     states: Arc<Mutex<Vec<FileState>>>,
+    /// The run's locks on its output files, released when the destination is dropped.
+    _locks: Vec<lock::OutputLock>,
 }
 
 impl FileDestination {
-    /// Check the config; nothing is touched on disk until a writer opens.
+    /// Check the config; nothing is touched on disk (the registry's `open` then takes the
+    /// output files' locks and cleans an earlier run's leftovers).
     pub fn new(config: Config, context: TargetContext) -> Result<Self> {
         let encoding = config.encoding()?;
         let run = temp_tag(&context.run_id);
@@ -94,8 +134,8 @@ impl FileDestination {
             .worker_paths()?
             .into_iter()
             .map(|final_path| {
-                let name = final_path.file_name().unwrap_or_default().to_string_lossy();
-                let temp_path = final_path.with_file_name(format!(".{name}.fastlane-tmp-{run}"));
+                let temp_path =
+                    final_path.with_file_name(format!("{}{run}", lock::temp_prefix(&final_path)));
                 WorkerFile {
                     final_path,
                     temp_path,
@@ -108,6 +148,7 @@ impl FileDestination {
             encoding: Arc::new(encoding),
             files,
             states,
+            _locks: Vec::new(),
         })
     }
 

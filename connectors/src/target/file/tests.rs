@@ -18,10 +18,12 @@ async fn destination(config: serde_json::Value) -> Result<Box<dyn Destination>> 
     (ENTRY.open)(config, context).await
 }
 
+/// The files under `dir`, but the run locks (see `held_locks`).
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = walk(dir)
         .into_iter()
         .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+        .filter(|name| !name.ends_with(".fastlane-lock"))
         .collect();
     names.sort();
     names
@@ -63,6 +65,15 @@ async fn file_appears_only_at_commit() {
     dest.commit().await.unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "id\n1\n2\n3\n");
     assert_eq!(entries(dir.path()), ["nested/dir/out.csv"]);
+    // The run's lock lives beside the file as long as the run, and goes with it.
+    let lock = dir.path().join("nested/dir/.out.csv.fastlane-lock");
+    assert!(lock.exists());
+    assert!(
+        destination(json!({ "path": path })).await.is_err(),
+        "a second run while the first holds the file"
+    );
+    drop(dest);
+    assert!(!lock.exists());
 }
 
 #[tokio::test]

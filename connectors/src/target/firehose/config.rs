@@ -20,16 +20,20 @@ const MAX_CONCURRENCY: usize = 64;
 pub struct Config {
     /// Name of the delivery stream receiving the rows (a Direct PUT stream). It must exist and
     /// be ACTIVE: the run checks it before sending anything.
+    #[schemars(length(min = 1))]
     pub delivery_stream: String,
     /// AWS region of the stream. Default: `AWS_REGION`, `AWS_DEFAULT_REGION` or the profile's.
     #[serde(default)]
+    #[schemars(length(min = 1, max = 64), pattern(crate::aws::REGION_PATTERN))]
     pub region: Option<String>,
     /// Endpoint override (an AWS-compatible service or a VPC endpoint), e.g.
     /// `http://127.0.0.1:4566`. Default: `AWS_ENDPOINT_URL_FIREHOSE`, `AWS_ENDPOINT_URL` or AWS.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub endpoint_url: Option<String>,
     /// Named profile of the shared AWS config and credentials files.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub profile: Option<String>,
     /// Access key id, used with `secret_access_key` instead of the standard credentials chain
     /// (write `${ENV_VAR}` to keep it out of the file).
@@ -37,9 +41,11 @@ pub struct Config {
     pub access_key_id: Option<String>,
     /// Secret access key, with `access_key_id`.
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub secret_access_key: Option<String>,
     /// Session token of temporary credentials, with `access_key_id` and `secret_access_key`.
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub session_token: Option<String>,
     /// End each record with a newline, so the objects Firehose concatenates into one S3 object
     /// stay one per line (JSON Lines).
@@ -58,12 +64,12 @@ pub struct Config {
     /// one included); failed records are resent alone, with a growing pause. Whole calls that
     /// fail on throttling or server errors are retried by the AWS SDK itself.
     #[serde(default = "default_max_attempts")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 100))]
     pub max_attempts: u32,
     /// Most records sent per second, by all workers together (retries included). Default: no
     /// limit.
     #[serde(default)]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 1_000_000))]
     pub rate_limit: Option<u32>,
     /// Target workers, each sending its own calls.
     #[serde(default = "default_concurrency")]

@@ -54,9 +54,32 @@ pub const ENTRY: TargetEntry = TargetEntry {
     name: "firehose",
     description: "Send each row as a JSON record to a Kinesis Data Firehose delivery stream (batched, failed records resent)",
     config_schema: || schemars::schema_for!(Config),
+    check,
     open,
     target_id,
 };
+
+fn check(value: &serde_json::Value, mode: ReplicationMode) -> Result<()> {
+    let config: Config = section::parse(value.clone(), SECTION)?;
+    config.check()?;
+    full_table_only(mode, &config.delivery_stream)?;
+    config.connection()?.check()
+}
+
+/// Firehose cannot say which rows it already holds: INCREMENTAL runs are refused.
+fn full_table_only(mode: ReplicationMode, stream: &str) -> Result<()> {
+    if mode == ReplicationMode::Incremental {
+        return Err(ConnectorError::config(
+            "replication_mode",
+            format!(
+                "the firehose target (stream '{stream}') takes FULL_TABLE runs only: Firehose cannot \
+                 say which rows it already holds, so an INCREMENTAL run has no offset to \
+                 resume from"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 fn target_id(value: &serde_json::Value) -> Result<String> {
     let config: Config = section::parse(value.clone(), SECTION)?;
@@ -86,17 +109,7 @@ impl FirehoseDestination {
     /// ACTIVE.
     pub async fn open(config: Config, context: TargetContext) -> Result<Self> {
         config.check()?;
-        if context.replication_mode == ReplicationMode::Incremental {
-            return Err(ConnectorError::config(
-                "replication_mode",
-                format!(
-                    "the firehose target (stream '{}') takes FULL_TABLE runs only: Firehose cannot \
-                     say which rows it already holds, so an INCREMENTAL run has no offset to \
-                     resume from",
-                    config.delivery_stream
-                ),
-            ));
-        }
+        full_table_only(context.replication_mode, &config.delivery_stream)?;
         let connection = config.connection()?;
         let sdk_config = connection.sdk_config().await?;
         let client = Client::new(&sdk_config);

@@ -28,30 +28,38 @@ pub struct Config {
     /// `https://us-east-1-1.aws.cloud2.influxdata.com`; a path prefix (a reverse proxy's) is
     /// kept. Give either `url` or `host`.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub url: Option<String>,
     /// Server host name or address (the original fastlane's key), reached over `http://`
     /// unless written with its scheme (`https://influx.internal`). Give either `url` or `host`.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub host: Option<String>,
     /// Port of `host`. Default: 8086.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub port: Option<u16>,
     /// Bucket receiving the points (the original fastlane's key; on InfluxDB 1.8 a database,
     /// optionally `database/retention_policy`). Give either `database` or `bucket`.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub database: Option<String>,
     /// Bucket receiving the points: InfluxDB 2's name for `database`.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub bucket: Option<String>,
     /// Organization name (InfluxDB 2 and Cloud need it; 1.8 and 3.x ignore it).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub org: Option<String>,
     /// API token, sent as `Authorization: Token …` (write `${ENV_VAR}` to keep it out of the
     /// file).
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub token: Option<String>,
     /// Name of an environment variable holding the API token (instead of `token`).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub token_env: Option<String>,
     /// User name, for InfluxDB 1.8+ with authentication and no token: the v2-compatible write
     /// API takes `Authorization: Token user:password`. Ignored when a token is given.
@@ -59,8 +67,10 @@ pub struct Config {
     pub user: Option<String>,
     /// Password of `user` (write `${ENV_VAR}` to keep it out of the file).
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub password: Option<String>,
     /// Measurement of every point.
+    #[schemars(length(min = 1))]
     pub measurement: String,
     /// Columns written as tags (strings, integers, booleans, decimals or dates), sorted by
     /// name on each line as InfluxDB recommends. A null or empty value leaves the tag out of
@@ -80,6 +90,7 @@ pub struct Config {
     /// sharing a tag set never overwrite each other (a million rows span a millisecond). Set
     /// it whenever the rows have a time.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub time_column: Option<String>,
     /// Unit of the `time_column`'s values as sent: `ns`, `us`, `ms` or `s` (default `ms`, as
     /// the original). Values finer than this are truncated (the run warns with the count).
@@ -90,7 +101,7 @@ pub struct Config {
     pub precision: Option<Precision>,
     /// Lines (points) per write request.
     #[serde(default = "default_batch_size")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 10_000_000))]
     pub batch_size: usize,
     /// Target workers, each sending its own requests.
     #[serde(default = "default_concurrency")]
@@ -100,15 +111,16 @@ pub struct Config {
     /// answers are retried with a growing, jittered pause (or the server's `Retry-After`);
     /// other refusals fail at once with the server's message.
     #[serde(default = "default_max_attempts")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 100))]
     pub max_attempts: u32,
     /// Pause before the first retry, in milliseconds; it doubles on each further one (up to
     /// 10 s).
     #[serde(default = "default_retry_backoff_ms")]
+    #[schemars(range(min = 0, max = 600_000))]
     pub retry_backoff_ms: u64,
     /// Seconds a request may take, from connecting to the end of the answer.
     #[serde(default = "default_timeout_s")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 86_400))]
     pub timeout_s: u64,
 }
 

@@ -49,9 +49,31 @@ pub const ENTRY: TargetEntry = TargetEntry {
     name: "influxdb",
     description: "Write each row as a point to InfluxDB (v2 write API, line protocol; batched, retried on 429/5xx)",
     config_schema: || schemars::schema_for!(Config),
+    check,
     open,
     target_id,
 };
+
+fn check(value: &serde_json::Value, mode: ReplicationMode) -> Result<()> {
+    let config: Config = section::parse(value.clone(), SECTION)?;
+    let endpoint = config.check()?;
+    full_table_only(mode, &endpoint.bucket, &config.measurement)
+}
+
+/// InfluxDB cannot cheaply say the largest key it holds: INCREMENTAL runs are refused.
+fn full_table_only(mode: ReplicationMode, bucket: &str, measurement: &str) -> Result<()> {
+    if mode == ReplicationMode::Incremental {
+        return Err(ConnectorError::config(
+            "replication_mode",
+            format!(
+                "the influxdb target ({bucket}.{measurement}) takes FULL_TABLE runs only: InfluxDB \
+                 cannot cheaply say the largest key it holds, so an INCREMENTAL run has no \
+                 offset to resume from"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// `{database}.{measurement}`, as the original fastlane named the pipeline.
 fn target_id(value: &serde_json::Value) -> Result<String> {
@@ -103,16 +125,11 @@ impl InfluxDestination {
     pub async fn open(config: Config, context: TargetContext) -> Result<Self> {
         let endpoint = config.check()?;
         let target_id = format!("{}.{}", endpoint.bucket, config.measurement);
-        if context.replication_mode == ReplicationMode::Incremental {
-            return Err(ConnectorError::config(
-                "replication_mode",
-                format!(
-                    "the influxdb target ({target_id}) takes FULL_TABLE runs only: InfluxDB \
-                     cannot cheaply say the largest key it holds, so an INCREMENTAL run has no \
-                     offset to resume from"
-                ),
-            ));
-        }
+        full_table_only(
+            context.replication_mode,
+            &endpoint.bucket,
+            &config.measurement,
+        )?;
         let retry = RetryPolicy {
             max_attempts: config.max_attempts,
             first_backoff: Duration::from_millis(config.retry_backoff_ms),

@@ -15,29 +15,37 @@ pub(super) const SECTION: &str = "target.mysql";
 #[schemars(title = "mysql target")]
 pub struct Config {
     /// Server host name or IP address.
+    #[schemars(length(min = 1))]
     pub host: String,
     /// Server port.
     #[serde(default = "mysql::default_port")]
+    #[schemars(range(min = 1))]
     pub port: u16,
     /// User name.
+    #[schemars(length(min = 1))]
     pub username: String,
     /// Password (write `${ENV_VAR}` to keep it out of the file).
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub password: Option<String>,
     /// Name of an environment variable holding the password (instead of `password`).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub password_env: Option<String>,
     /// Database (schema) holding the table.
+    #[schemars(length(min = 1))]
     pub db: String,
     /// Table to load; created from the batches' columns when missing.
+    #[schemars(length(min = 1))]
     pub table: String,
     /// Key column: the primary key of a created table, the upsert key and the INCREMENTAL
     /// offset (`MAX(key)`). Default: the existing table's single-column primary key.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub key: Option<String>,
     /// Largest number of rows sent in one load statement (a record batch may be split).
     #[serde(default = "default_batch_size")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 10_000_000))]
     pub batch_size: usize,
     /// Writers loading in parallel, each on its own connection (FULL_TABLE runs; INCREMENTAL
     /// runs load through one writer so the table's largest key is always a safe resume point).
@@ -54,8 +62,15 @@ pub struct Config {
     /// TLS; without it the connection is not encrypted.
     #[serde(default)]
     pub tls: Option<Tls>,
+    /// Seconds between two pings of a connection that waits (the one holding the run's lock,
+    /// a writer between batches), so that neither the server nor a proxy, load balancer or NAT
+    /// drops it as idle.
+    #[serde(default = "default_keepalive_s")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub keepalive_s: u64,
     /// Seconds to wait for the server to accept a connection.
     #[serde(default = "mysql::default_connect_timeout")]
+    #[schemars(range(min = 1, max = 86_400))]
     pub connect_timeout_s: u64,
 }
 
@@ -80,6 +95,9 @@ fn default_batch_size() -> usize {
 }
 fn default_concurrency() -> usize {
     2
+}
+fn default_keepalive_s() -> u64 {
+    30
 }
 fn default_create_table() -> bool {
     true
@@ -116,6 +134,12 @@ impl Config {
             return Err(ConnectorError::config(
                 key("batch_size"),
                 "must be at least 1",
+            ));
+        }
+        if !(1..=3600).contains(&self.keepalive_s) {
+            return Err(ConnectorError::config(
+                key("keepalive_s"),
+                "must be between 1 and 3600",
             ));
         }
         if self.concurrency == 0 || self.concurrency > 64 {

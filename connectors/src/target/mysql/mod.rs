@@ -1,6 +1,6 @@
 //! The `mysql` target: loads one MySQL/MariaDB table.
 //!
-//! - **FULL_TABLE**: rows go into a staging table (`{table}__fastlane_stage`, a copy of the
+//! - **FULL_TABLE**: rows go into the run's staging table (`{table}__fastlane_stage_{tag}`, a copy of the
 //!   existing table's definition, or created from the batches' schema); `commit` swaps it in
 //!   with one `RENAME TABLE`, so readers see the old table or the new one, never an empty or
 //!   partial one, and a failed run leaves the old table untouched. Writers load in parallel.
@@ -9,10 +9,18 @@
 //!   crash resumes after the last loaded batch, losing and duplicating nothing.
 //! - Loads are `LOAD DATA LOCAL INFILE` streamed from memory ([`writer`]), with the rows encoded
 //!   by [`encode`]; each statement must store every row without a warning.
-//! - A run holds an advisory lock (`GET_LOCK`) on the table, so two runs never load it at once.
+//! - A run holds an advisory lock (`GET_LOCK`) on the table, so two runs never load it at once;
+//!   the connection holding it is kept alive, and a run that loses it fails before it commits
+//!   ([`run_lock`]). Under the lock, staging tables of runs that did not finish are dropped.
+//! - The key column must tell apart every two keys the source tells apart ([`key_check`]):
+//!   created tables take the source's collation, an existing one that would merge keys is
+//!   refused before a row moves, and INCREMENTAL loads count what landed.
 
 mod config;
 mod encode;
+mod key_check;
+mod key_values;
+mod run_lock;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -20,11 +28,13 @@ mod writer;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow::datatypes::Schema;
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Value};
+use mysql_async::Value;
+use run_lock::{KeepAlive, RunLock};
 use tokio::sync::Mutex;
 
 use config::SECTION;
@@ -43,17 +53,22 @@ pub const ENTRY: TargetEntry = TargetEntry {
     name: "mysql",
     description: "Load a MySQL/MariaDB table: FULL_TABLE swapped in atomically, INCREMENTAL upserts; LOAD DATA LOCAL bulk loads",
     config_schema: || schemars::schema_for!(Config),
+    check,
     open,
     target_id,
 };
+
+fn check(value: &serde_json::Value, _mode: ReplicationMode) -> Result<()> {
+    let config: Config = section::parse(value.clone(), SECTION)?;
+    config.check()?;
+    config.endpoint()?;
+    Ok(())
+}
 
 fn target_id(value: &serde_json::Value) -> Result<String> {
     let config: Config = section::parse(value.clone(), SECTION)?;
     Ok(format!("{}.{}", config.db, config.table))
 }
-
-const STAGE_SUFFIX: &str = "__fastlane_stage";
-const OLD_SUFFIX: &str = "__fastlane_old";
 
 fn open(
     value: serde_json::Value,
@@ -73,15 +88,25 @@ pub(super) struct LoadPlan {
     batch_size: usize,
     /// `db.table`, for messages.
     table_name: String,
+    /// The run's table, quoted (`db`.`table`).
+    target_table_sql: String,
     /// The table's key column.
     key: Option<String>,
-    /// The table rows are loaded into (the staging table in FULL_TABLE runs), quoted.
+    /// The table rows are loaded into (the run's staging table in FULL_TABLE runs), quoted.
     load_table_sql: String,
     load_table: String,
     /// Columns of the load table; `None` until it exists.
     columns: Mutex<Option<Vec<ColumnInfo>>>,
-    /// The connection holding the run's lock; also runs the DDL.
-    control: Mutex<Conn>,
+    /// The run's lock on the table, and the connection holding it (which also runs the DDL).
+    lock: Arc<RunLock>,
+    /// The collation a text key of a non-MySQL source is created with.
+    exact_collation: String,
+    /// The table has a UNIQUE index besides its primary key: an upsert may delete a row it
+    /// clashes with there, so INCREMENTAL loads count the rows they replace exactly.
+    secondary_unique: bool,
+    /// A writer idle this long pings its connection before loading (and reconnects if it is
+    /// gone).
+    idle_ping: Duration,
     /// Set once the server refused LOAD DATA LOCAL (auto method: INSERT from then on).
     local_infile_refused: AtomicBool,
 }
@@ -110,8 +135,14 @@ impl LoadPlan {
                 format!("INCREMENTAL runs need a key to create `{}` with: name the column (the source marks none)", self.table_name),
             ));
         }
-        let sql = table::create_sql(&self.load_table_sql, schema, key, &self.table_name)?;
-        let mut control = self.control.lock().await;
+        let sql = table::create_sql(
+            &self.load_table_sql,
+            schema,
+            key,
+            &self.table_name,
+            &self.exact_collation,
+        )?;
+        let mut control = self.lock.conn().await?;
         control.query_drop(sql).await.map_err(|e| {
             self.endpoint
                 .error(&format!("creating `{}`", self.table_name), e)
@@ -129,6 +160,9 @@ impl LoadPlan {
                     self.load_table
                 ))
             })?;
+        if self.mode == ReplicationMode::FullTable {
+            self.lock.guard_stage(self.load_table.clone());
+        }
         *columns = Some(created.clone());
         Ok(created)
     }
@@ -139,6 +173,7 @@ pub struct MySqlDestination {
     plan: Arc<LoadPlan>,
     table: String,
     workers: usize,
+    _keepalive: KeepAlive,
 }
 
 impl MySqlDestination {
@@ -146,9 +181,9 @@ impl MySqlDestination {
     pub async fn open(config: Config, context: TargetContext) -> Result<Self> {
         config.check()?;
         let endpoint = config.endpoint()?;
-        let mut control = endpoint.connect(true).await?;
-        table::lock(&mut control, &endpoint, &config.table).await?;
+        let lock = RunLock::acquire(&endpoint, &config.table).await?;
         let table_name = format!("{}.{}", endpoint.db, config.table);
+        let mut control = lock.conn().await?;
         let existing = table::columns(&mut control, &endpoint, &config.table).await?;
         let key = resolve_key(
             &config,
@@ -165,24 +200,26 @@ impl MySqlDestination {
                 ),
             ));
         }
-
+        let exact_collation = table::exact_collation(&mut control, &endpoint).await?;
+        // The lock makes every leftover staging table a crashed run's: drop them.
+        for leftover in table::leftovers(&mut control, &endpoint, &config.table).await? {
+            tracing::warn!("{SECTION}: dropping `{leftover}`, left by an earlier run of `{table_name}` that did not finish");
+            control
+                .query_drop(format!(
+                    "DROP TABLE IF EXISTS {}",
+                    table::qualified(&endpoint, &leftover)
+                ))
+                .await
+                .map_err(|e| endpoint.error("dropping a previous run's staging table", e))?;
+        }
+        let secondary_unique = match &existing {
+            Some(_) => table::has_secondary_unique(&mut control, &endpoint, &config.table).await?,
+            None => false,
+        };
         let (load_table, columns) = match context.replication_mode {
             ReplicationMode::Incremental => (config.table.clone(), existing.clone()),
             ReplicationMode::FullTable => {
-                // The lock makes any leftover staging table ours: a crashed run's.
-                let stage = table::derived_name(&config.table, STAGE_SUFFIX);
-                let old = table::derived_name(&config.table, OLD_SUFFIX);
-                for leftover in [&stage, &old] {
-                    control
-                        .query_drop(format!(
-                            "DROP TABLE IF EXISTS {}",
-                            table::qualified(&endpoint, leftover)
-                        ))
-                        .await
-                        .map_err(|e| {
-                            endpoint.error("dropping a previous run's staging table", e)
-                        })?;
-                }
+                let stage = table::stage_name(&config.table, &run_tag(&context.run_id));
                 let columns = if existing.is_some() {
                     control
                         .query_drop(format!(
@@ -199,6 +236,10 @@ impl MySqlDestination {
                 (stage, columns)
             }
         };
+        drop(control);
+        if context.replication_mode == ReplicationMode::FullTable && columns.is_some() {
+            lock.guard_stage(load_table.clone());
+        }
         let workers = match context.replication_mode {
             ReplicationMode::FullTable => config.concurrency,
             ReplicationMode::Incremental => {
@@ -208,16 +249,23 @@ impl MySqlDestination {
                 1
             }
         };
+        let lock = Arc::new(lock);
+        let idle_ping = Duration::from_secs(config.keepalive_s);
+        let keepalive = lock.keep_alive(idle_ping);
         let plan = LoadPlan {
             load_table_sql: table::qualified(&endpoint, &load_table),
             load_table,
             mode: context.replication_mode,
             method: config.load_method,
             batch_size: config.batch_size,
+            target_table_sql: table::qualified(&endpoint, &config.table),
             table_name,
             key,
             columns: Mutex::new(columns),
-            control: Mutex::new(control),
+            lock,
+            exact_collation,
+            secondary_unique,
+            idle_ping,
             local_infile_refused: AtomicBool::new(false),
             endpoint,
         };
@@ -225,13 +273,18 @@ impl MySqlDestination {
             plan: Arc::new(plan),
             table: config.table,
             workers,
+            _keepalive: keepalive,
         })
     }
+}
 
-    async fn release_lock(&self, control: &mut Conn) {
-        let name = table::lock_name(&self.plan.endpoint.db, &self.table);
-        let _ = control.exec_drop("SELECT RELEASE_LOCK(?)", (name,)).await;
-    }
+/// A short tag of the run id, naming the run's staging table.
+fn run_tag(run_id: &str) -> String {
+    // FNV-1a: stable, and different run ids get different tags.
+    let hash = run_id.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    });
+    format!("{hash:08x}")
 }
 
 /// The key column: configured, or the existing table's single-column primary key.
@@ -297,7 +350,7 @@ impl Destination for MySqlDestination {
         if self.plan.columns.lock().await.is_none() {
             return Ok(None);
         }
-        let mut control = self.plan.control.lock().await;
+        let mut control = self.plan.lock.conn().await?;
         let sql = format!(
             "SELECT MAX({}) FROM {}",
             quote_ident(key),
@@ -344,7 +397,9 @@ impl Destination for MySqlDestination {
         // The load table exists once a batch (or an existing table's copy) created it; read
         // before taking the control connection, in the same lock order as the writers.
         let staged = plan.columns.lock().await.is_some();
-        let mut control = plan.control.lock().await;
+        // Nothing is made visible by a run that no longer holds its lock.
+        plan.lock.verify().await?;
+        let mut control = plan.lock.conn().await?;
         if plan.mode == ReplicationMode::FullTable {
             if !staged {
                 tracing::warn!(
@@ -355,7 +410,7 @@ impl Destination for MySqlDestination {
                 let target = table::qualified(&plan.endpoint, &self.table);
                 let old = table::qualified(
                     &plan.endpoint,
-                    &table::derived_name(&self.table, OLD_SUFFIX),
+                    &table::derived_name(&self.table, table::OLD_SUFFIX),
                 );
                 let exists = table::columns(&mut control, &plan.endpoint, &self.table)
                     .await?
@@ -380,20 +435,23 @@ impl Destination for MySqlDestination {
                 }
             }
         }
-        self.release_lock(&mut control).await;
+        drop(control);
+        plan.lock.release().await;
         Ok(())
     }
 
     async fn abort(&self) -> Result<()> {
         let plan = &self.plan;
-        let mut control = plan.control.lock().await;
-        if plan.mode == ReplicationMode::FullTable {
+        // A run that lost its lock leaves the staging table to the run that holds it now (it
+        // drops every leftover when it starts); its own tables were named for it alone.
+        if plan.lock.check().is_ok() && plan.mode == ReplicationMode::FullTable {
+            let mut control = plan.lock.conn().await?;
             control
                 .query_drop(format!("DROP TABLE IF EXISTS {}", plan.load_table_sql))
                 .await
                 .map_err(|e| plan.endpoint.error("dropping the staging table", e))?;
         }
-        self.release_lock(&mut control).await;
+        plan.lock.release().await;
         Ok(())
     }
 }

@@ -22,6 +22,7 @@ const MAX_PART_MIB: usize = 512;
 #[schemars(title = "s3 target")]
 pub struct Config {
     /// The bucket.
+    #[schemars(length(min = 1))]
     pub bucket: String,
     /// Key prefix of every object (`orders/` or `lake/orders`); objects go under
     /// `{prefix}/{YYYY}/{MM}/{DD}/{timestamp}-{uuid}.{ext}`, or under the partition folders
@@ -37,11 +38,11 @@ pub struct Config {
     /// Parquet only: the most rows in one row group (default 131072). Each row group is
     /// uploaded as soon as it is complete, so this bounds what is held in memory per object.
     #[serde(default)]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 100_000_000))]
     pub row_group_size: Option<usize>,
     /// The most rows in one object; a worker starts a new object past it (default 1000000).
     #[serde(default = "default_batch_size")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 100_000_000))]
     pub batch_size: usize,
     /// Size of each uploaded part in MiB, 5 to 512 (default 8). Objects are streamed up part by
     /// part; at most `upload_concurrency` parts per object are in flight.
@@ -65,6 +66,7 @@ pub struct Config {
     /// INCREMENTAL runs: the column whose largest value is recorded as the offset to resume
     /// after. Default: the source's key column.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub key: Option<String>,
     /// Target workers, each writing its own objects.
     #[serde(default = "default_concurrency")]
@@ -72,10 +74,12 @@ pub struct Config {
     pub concurrency: usize,
     /// AWS region (default: `AWS_REGION` or the profile's).
     #[serde(default)]
+    #[schemars(length(min = 1, max = 64), pattern(crate::aws::REGION_PATTERN))]
     pub region: Option<String>,
     /// Endpoint of an S3-compatible store (MinIO, Ceph, a test server) instead of AWS; also
     /// read from `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub endpoint_url: Option<String>,
     /// Path-style requests (`endpoint/bucket/key`) instead of virtual-hosted ones. Default:
     /// true with an endpoint override, false for AWS.
@@ -83,15 +87,18 @@ pub struct Config {
     pub force_path_style: Option<bool>,
     /// Named profile of the AWS config files.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub profile: Option<String>,
     /// Access key id, instead of the standard credentials chain (write `${ENV_VAR}`).
     #[serde(default)]
     pub access_key_id: Option<String>,
     /// Secret access key, with `access_key_id` (write `${ENV_VAR}`).
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub secret_access_key: Option<String>,
     /// Session token of temporary credentials, with the keys.
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub session_token: Option<String>,
 }
 

@@ -84,12 +84,7 @@ pub(super) fn partition(
                 "target.s3.partition_by",
                 format!(
                     "no column '{name}' in the batches (columns: {})",
-                    schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::schema::names(&schema)
                 ),
             )
         })?;

@@ -51,9 +51,16 @@ pub const ENTRY: TargetEntry = TargetEntry {
     name: "s3",
     description: "Write Parquet, JSON Lines or CSV objects to S3 (or an S3-compatible store), visible when the run commits",
     config_schema: || schemars::schema_for!(Config),
+    check,
     open,
     target_id,
 };
+
+fn check(value: &serde_json::Value, _mode: ReplicationMode) -> Result<()> {
+    let config: Config = section::parse(value.clone(), SECTION)?;
+    config.layout()?;
+    config.connection()?.check()
+}
 
 fn target_id(value: &serde_json::Value) -> Result<String> {
     let config: Config = section::parse(value.clone(), SECTION)?;
