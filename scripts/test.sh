@@ -26,8 +26,14 @@ for lang in python js c; do
   bash "guest-sdk/$lang/test.sh"
 done
 
-echo "==> host side: runtime and connectors"
-cargo test --release --locked --workspace "$@"
+echo "==> host side: runtime and connectors (cargo-nextest: test binaries side by side)"
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "==> installing cargo-nextest"
+  cargo install --locked cargo-nextest
+fi
+cargo nextest run --release --locked --workspace "$@"
+# nextest does not run doc tests.
+cargo test --release --locked --workspace --doc
 
 echo "==> monitoring API fuzzed from its own OpenAPI document (schemathesis): zero server errors"
 FASTLANE_BIN=target/release/fastlane bash scripts/fuzz-api.sh

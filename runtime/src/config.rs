@@ -41,6 +41,11 @@ pub struct PipelineConfig {
     /// Where the run's log goes.
     #[serde(default)]
     pub logs: LogsConfig,
+    /// Let a FULL_TABLE run that loads no row at all (an empty source, or a transform that
+    /// drops everything) replace the target with an empty one. Without it such a run fails
+    /// and leaves the target as it was.
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 fn default_max_buffered_batches() -> usize {
@@ -53,6 +58,7 @@ fn default_max_buffered_batches() -> usize {
 pub struct TransformConfig {
     /// Path of the transform component (`.wasm`), relative to the current directory.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub wasm: Option<PathBuf>,
     /// Number of transform workers, each with its own sandboxed instance.
     #[serde(default = "default_concurrency")]
@@ -98,6 +104,7 @@ fn empty_object() -> Value {
 pub struct LogsConfig {
     /// Also write the run log to this file (JSON lines).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub log_file: Option<PathBuf>,
     /// Send the run log (info and above, the transform's lines included) to CloudWatch Logs:
     /// one log group per pipeline, one log stream per run. A CloudWatch outage never fails or
@@ -111,6 +118,10 @@ pub struct LogsConfig {
     /// AWS region of CloudWatch Logs. Default: `AWS_REGION` (or `AWS_DEFAULT_REGION`, or the
     /// profile's).
     #[serde(default)]
+    #[schemars(
+        length(min = 1, max = 64),
+        pattern(fastlane_connectors::aws::REGION_PATTERN)
+    )]
     pub cloudwatch_region: Option<String>,
     /// Endpoint override for CloudWatch Logs (an AWS-compatible service), e.g.
     /// `http://127.0.0.1:4566`. Default: `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` or
@@ -124,6 +135,7 @@ pub struct LogsConfig {
     /// Slack incoming-webhook URL. Default: the `SLACK_WEBHOOK_URL` environment variable. It is
     /// a secret: write `"${SLACK_WEBHOOK_URL}"` to keep it out of the file.
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub slack_webhook_url: Option<String>,
     /// What goes to Slack: `error` (default) posts only the failure of a run; `warn` or `info`
     /// also post the run's log lines at that level and above, several lines per message.
@@ -200,6 +212,35 @@ pub struct ResolvedConfig {
 }
 
 impl ResolvedConfig {
+    /// The config as it may be shown or stored: [`ResolvedConfig::document`] with the values
+    /// the chosen connectors mark secret (`writeOnly` in their schema) and anything that looks
+    /// like a secret replaced.
+    pub fn shareable(&self) -> Value {
+        let mut document = self.document.clone();
+        for (kind, name, schema) in [
+            (
+                "source",
+                &self.source_type,
+                registry::source_entry(&self.source_type).map(|e| e.schema()),
+            ),
+            (
+                "target",
+                &self.target_type,
+                registry::target_entry(&self.target_type).map(|e| e.schema()),
+            ),
+        ] {
+            if let (Some(schema), Some(section)) = (
+                schema,
+                document
+                    .get_mut(kind)
+                    .and_then(|k| k.get_mut(name.as_str())),
+            ) {
+                redact_write_only(schema.as_value(), section);
+            }
+        }
+        fastlane_api::redact::redact_config(&document)
+    }
+
     /// The transform section, when a component is configured.
     pub fn transform(&self) -> Option<(&TransformConfig, &Path)> {
         let t = self.pipeline.transform.as_ref()?;
@@ -322,8 +363,30 @@ pub fn parse(
         }
     };
     check_logs(&pipeline.logs, &mut problems);
+    // What each connector checks before connecting, run here too: `validate` and `run` refuse
+    // the same configs. A section naming a secret is checked once the secret fills it.
+    let mode = pipeline.replication_mode;
+    if let Some((name, section)) = &source {
+        if let Some(entry) = registry::source_entry(name) {
+            connector_problems(entry.check, "source", name, section, mode, &mut problems);
+        }
+    }
+    if let Some((name, section)) = &target {
+        if let Some(entry) = registry::target_entry(name) {
+            connector_problems(entry.check, "target", name, section, mode, &mut problems);
+        }
+    }
+    if let Some(url) = pipeline.logs.slack_webhook() {
+        fastlane_api::redact::register_secret(&url);
+    }
     match (source, target) {
         (Some((source_type, source)), Some((target_type, target))) if problems.is_empty() => {
+            if let Some(entry) = registry::source_entry(&source_type) {
+                register_secrets(entry.schema().as_value(), &source);
+            }
+            if let Some(entry) = registry::target_entry(&target_type) {
+                register_secrets(entry.schema().as_value(), &target);
+            }
             Ok(ResolvedConfig {
                 document,
                 pipeline,
@@ -335,6 +398,65 @@ pub fn parse(
         }
         _ => Err(fail(problems)),
     }
+}
+
+/// Replace the values `schema` marks `writeOnly` (secrets) in `value`, at any depth.
+fn redact_write_only(schema: &Value, value: &mut Value) {
+    let (Some(properties), Some(fields)) = (
+        schema.get("properties").and_then(Value::as_object),
+        value.as_object_mut(),
+    ) else {
+        return;
+    };
+    for (key, field) in fields.iter_mut() {
+        let Some(property) = properties.get(key) else {
+            continue;
+        };
+        let reference = field
+            .as_str()
+            .is_some_and(|s| s.starts_with("${") && s.ends_with('}'));
+        if property.get("writeOnly") == Some(&Value::Bool(true)) && !field.is_null() && !reference {
+            *field = Value::String(fastlane_api::redact::REDACTED.into());
+        } else {
+            redact_write_only(property, field);
+        }
+    }
+}
+
+/// Remember, as secrets of this process, the values `schema` marks `writeOnly` in `value`
+/// and the passwords of the URLs in it, so that no log line, message or report shows them.
+pub(crate) fn register_secrets(schema: &Value, value: &Value) {
+    let properties = schema.get("properties").and_then(Value::as_object);
+    match value {
+        Value::Object(fields) => {
+            for (key, field) in fields {
+                let property = properties.and_then(|p| p.get(key));
+                if property.and_then(|p| p.get("writeOnly")) == Some(&Value::Bool(true)) {
+                    if let Some(secret) = field.as_str() {
+                        fastlane_api::redact::register_secret(secret);
+                    }
+                }
+                register_secrets(property.unwrap_or(&Value::Null), field);
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| register_secrets(&Value::Null, item)),
+        Value::String(text) => {
+            if let Some(password) = url_password(text) {
+                fastlane_api::redact::register_secret(password);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The password of `scheme://user:password@host…`, if `text` is such a URL.
+fn url_password(text: &str) -> Option<&str> {
+    let rest = &text[text.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    Some(&userinfo[userinfo.find(':')? + 1..]).filter(|p| !p.is_empty())
 }
 
 /// Pick the section `kind` (source/target) named by the flag, or the only one present, and
@@ -395,6 +517,32 @@ fn choose(
     let ok = found.is_empty();
     problems.extend(found);
     ok.then_some((name, section))
+}
+
+/// The problem a connector's own check finds in its section (none for a section whose
+/// connection keys come from a secret not read yet).
+fn connector_problems(
+    check: registry::CheckFn,
+    kind: &str,
+    name: &str,
+    section: &Value,
+    mode: ReplicationMode,
+    problems: &mut Vec<Problem>,
+) {
+    if secrets::reference(section).is_some() {
+        return;
+    }
+    if let Err(e) = check(section, mode) {
+        problems.push(match e {
+            fastlane_connectors::ConnectorError::Config { path, message } => {
+                Problem { path, message }
+            }
+            other => Problem {
+                path: format!("{kind}.{name}"),
+                message: other.to_string(),
+            },
+        });
+    }
 }
 
 /// What the schema cannot say about the `logs` section: the Slack webhook must be there when
@@ -742,7 +890,7 @@ mod tests {
 
     #[test]
     fn slack_without_a_webhook_names_the_key_and_the_variable() {
-        let text = r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},"logs":{"error_log_to_slack":true}}"#;
+        let text = r#"{"source":{"generate":{}},"target":{"file":{"path":"x.csv"}},"logs":{"error_log_to_slack":true}}"#;
         // Without the variable (restored after: other tests may read it).
         let saved = std::env::var_os(SLACK_WEBHOOK_ENV);
         std::env::remove_var(SLACK_WEBHOOK_ENV);
@@ -758,7 +906,7 @@ mod tests {
     #[test]
     fn cloudwatch_and_slack_settings_are_checked() {
         let found = problems(
-            r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},
+            r#"{"source":{"generate":{}},"target":{"file":{"path":"x.csv"}},
                 "logs":{"log_to_cloudwatch":true,"cloudwatch_log_group":"bad:name",
                         "cloudwatch_endpoint_url":"localhost:4566",
                         "error_log_to_slack":true,"slack_webhook_url":"hooks.slack.com/x"}}"#,
@@ -774,12 +922,12 @@ mod tests {
             "{found:?}"
         );
         let found = problems(
-            r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},"logs":{"slack_level":"debug"}}"#,
+            r#"{"source":{"generate":{}},"target":{"file":{"path":"x.csv"}},"logs":{"slack_level":"debug"}}"#,
         );
         assert_eq!(found[0].path, "logs.slack_level", "{found:?}");
         let ok = parse(
             "test",
-            r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},
+            r#"{"source":{"generate":{}},"target":{"file":{"path":"x.csv"}},
                 "logs":{"error_log_to_slack":true,"slack_webhook_url":"https://hooks.slack.com/services/T/B/X",
                         "slack_level":"warn","log_to_cloudwatch":true,"cloudwatch_log_group":"/fastlane/orders#1"}}"#,
             &Overrides::default(),
@@ -797,7 +945,7 @@ mod tests {
         };
         let c = parse(
             "test",
-            r#"{"source":{"generate":{}},"target":{"file":{"path":"x"}},
+            r#"{"source":{"generate":{}},"target":{"file":{"path":"x.csv"}},
                 "logs":{"slack_webhook_url":"https://hooks.slack.com/services/T/B/X"}}"#,
             &overrides,
         )

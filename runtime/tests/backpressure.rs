@@ -85,6 +85,7 @@ async fn run(rows: u64) -> (u64, u64) {
         max_buffered_batches: 2,
         add_op_fields: false,
         replication_mode: ReplicationMode::FullTable,
+        allow_empty: false,
     };
     let (baseline, _) = memory_usage();
     let peak = Arc::new(AtomicU64::new(baseline));

@@ -159,3 +159,69 @@ fn connectors_lists_and_prints_schemas() {
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(schema["properties"]["path"].is_object(), "{schema}");
 }
+
+#[test]
+fn nonsense_values_are_refused_by_validate_exactly_as_by_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mysql = |extra: serde_json::Value| {
+        let mut section =
+            json!({ "host": "127.0.0.1", "port": 1, "username": "u", "db": "d", "table": "t" });
+        for (k, v) in extra.as_object().unwrap() {
+            section[k] = v.clone();
+        }
+        json!({ "source": { "generate": { "rows": 1 } }, "target": { "mysql": section } })
+    };
+    let cases = [
+        (mysql(json!({ "port": 0 })), "target.mysql.port"),
+        (mysql(json!({ "host": "" })), "target.mysql.host"),
+        (mysql(json!({ "table": "" })), "target.mysql.table"),
+        (
+            mysql(json!({ "connect_timeout_s": 0 })),
+            "target.mysql.connect_timeout_s",
+        ),
+        (
+            mysql(json!({ "connect_timeout_s": u64::MAX })),
+            "target.mysql.connect_timeout_s",
+        ),
+        (
+            mysql(json!({ "batch_size": 9_223_372_036_854_775_808u64 })),
+            "target.mysql.batch_size",
+        ),
+        (
+            mysql(json!({ "password_env": "FASTLANE_TEST_SURELY_UNSET" })),
+            "target.mysql.password_env",
+        ),
+        (
+            json!({ "source": { "generate": { "batch_size": 9_223_372_036_854_775_807u64 } },
+                    "target": { "file": { "path": "o.csv" } } }),
+            "source.generate.batch_size",
+        ),
+        (
+            json!({ "source": { "generate": {} }, "target": { "file": { "path": "" } } }),
+            "target.file.path",
+        ),
+        (
+            json!({ "source": { "generate": {} },
+                    "target": { "s3": { "bucket": "b", "region": "us-east-1\n" } } }),
+            "target.s3.region",
+        ),
+        (
+            json!({ "source": { "generate": {} },
+                    "target": { "firehose": { "delivery_stream": "s" } },
+                    "replication_mode": "INCREMENTAL" }),
+            "replication_mode",
+        ),
+        (
+            json!({ "source": { "generate": {} }, "target": { "file": { "path": "o.csv" } },
+                    "transform": { "wasm": "x.wasm", "limits": { "call_timeout_ms": 0 } } }),
+            "transform.limits.call_timeout_ms",
+        ),
+    ];
+    for (config, path) in cases {
+        std::fs::write(dir.path().join("pipeline.json"), config.to_string()).unwrap();
+        let validate = fastlane(dir.path(), &["validate", "--config", "pipeline.json"]);
+        assert_fails(&validate, 2, &[path]);
+        let run = fastlane(dir.path(), &["run", "--config", "pipeline.json"]);
+        assert_fails(&run, 2, &[path]);
+    }
+}

@@ -223,17 +223,19 @@ async fn sigterm_during_a_full_table_run_keeps_the_previous_table() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Stop once the staging table is filling.
+    // Stop once the run's staging table is filling.
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(5)).await;
-        if db
+        let stage = db
             .tables()
             .await
-            .contains(&"copy__fastlane_stage".to_string())
-            && db.scalar("SELECT COUNT(*) FROM copy__fastlane_stage").await > 5000
-        {
-            break;
+            .into_iter()
+            .find(|t| t.starts_with("copy__fastlane_stage_"));
+        if let Some(stage) = stage {
+            if db.scalar(&format!("SELECT COUNT(*) FROM `{stage}`")).await > 5000 {
+                break;
+            }
         }
     }
     common::terminate(child.id());

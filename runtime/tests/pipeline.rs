@@ -84,6 +84,7 @@ async fn a_failing_target_fails_the_run_and_rolls_back() {
         max_buffered_batches: 4,
         add_op_fields: false,
         replication_mode: ReplicationMode::FullTable,
+        allow_empty: false,
     };
     let outcome = pipeline.run(Shutdown::default(), RunMetrics::new()).await;
     assert_eq!(outcome.status, RunStatus::Failed);
@@ -182,13 +183,14 @@ fn malformed_input_fails_the_run_naming_the_file() {
     );
 }
 
-#[test]
-fn sigterm_drains_and_reports_exited_without_replacing_a_full_table_target() {
+/// A long run of `mode` from `generate` into `out.csv`, stopped by SIGTERM after 1.5 s.
+fn stopped_run(mode: &str) -> (tempfile::TempDir, std::process::Output, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("out.csv"), "previous\n").unwrap();
     let config = json!({
         "source": { "generate": { "rows": 500_000_000u64, "batch_size": 10_000 } },
-        "target": { "file": { "path": "out.csv" } }
+        "target": { "file": { "path": "out.csv" } },
+        "replication_mode": mode,
     });
     std::fs::write(dir.path().join("pipeline.json"), config.to_string()).unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_fastlane"))
@@ -207,9 +209,15 @@ fn sigterm_drains_and_reports_exited_without_replacing_a_full_table_target() {
     std::thread::sleep(std::time::Duration::from_millis(1500));
     common::terminate(child.id());
     let out = child.wait_with_output().unwrap();
-    assert_fails(&out, 130, &["stop requested"]);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    (dir, out, summary)
+}
+
+#[test]
+fn sigterm_drains_an_incremental_run_and_reports_exited() {
+    let (_dir, out, summary) = stopped_run("INCREMENTAL");
+    assert_fails(&out, 130, &["stop requested"]);
     assert_eq!(summary["status"], "exited");
     assert!(
         summary["rows_loaded"].as_u64().unwrap() > 0,
@@ -219,6 +227,13 @@ fn sigterm_drains_and_reports_exited_without_replacing_a_full_table_target() {
         summary["rows_loaded"], summary["rows_extracted"],
         "in-flight batches were not drained: {summary}"
     );
+}
+
+#[test]
+fn sigterm_stops_a_full_table_run_at_once_without_replacing_the_target() {
+    let (dir, out, summary) = stopped_run("FULL_TABLE");
+    assert_fails(&out, 130, &["stop requested", "FULL_TABLE"]);
+    assert_eq!(summary["status"], "exited");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("out.csv")).unwrap(),
         "previous\n"
@@ -265,6 +280,7 @@ fn a_second_run_reuses_the_compiled_component() {
     let cached: Vec<_> = std::fs::read_dir(&cache)
         .unwrap()
         .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
         .collect();
     assert_eq!(
         cached.len(),

@@ -168,7 +168,7 @@ fn derive_appends_a_computed_column_and_op_fields() {
 }
 
 #[test]
-fn a_filter_that_drops_everything_replaces_the_table_with_an_empty_typed_one() {
+fn a_filter_that_drops_everything_empties_the_table_only_when_allowed() {
     let dir = tempfile::tempdir().unwrap();
     let source = json!({ "generate": { "rows": 5_000, "batch_size": 1000 } });
     assert_ok(&run_config(
@@ -177,15 +177,24 @@ fn a_filter_that_drops_everything_replaces_the_table_with_an_empty_typed_one() {
         &[],
     ));
     let full = read_parquet(&dir.path().join("t.parquet"));
-    let out = run_config(
-        dir.path(),
-        &json!({
-            "source": source,
-            "transform": { "wasm": wasm("filter"), "config": { "column": "id", "op": "lt", "value": 0 } },
-            "target": { "file": { "path": "t.parquet" } }
-        }),
-        &["--summary-json", "s.json"],
+    let mut config = json!({
+        "source": source,
+        "transform": { "wasm": wasm("filter"), "config": { "column": "id", "op": "lt", "value": 0 } },
+        "target": { "file": { "path": "t.parquet" } }
+    });
+    // Not asked for: the run fails and the table stays whole.
+    let out = run_config(dir.path(), &config, &[]);
+    assert_fails(
+        &out,
+        1,
+        &["the transform dropped all 5000 rows", "allow_empty"],
     );
+    assert_eq!(
+        read_parquet(&dir.path().join("t.parquet")).num_rows(),
+        5_000
+    );
+    config["allow_empty"] = json!(true);
+    let out = run_config(dir.path(), &config, &["--summary-json", "s.json"]);
     assert_ok(&out);
     let empty = read_parquet(&dir.path().join("t.parquet"));
     assert_eq!(empty.num_rows(), 0);

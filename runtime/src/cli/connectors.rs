@@ -75,7 +75,7 @@ pub(crate) fn connectors(args: ConnectorsArgs) -> u8 {
             0
         }
         None => {
-            eprintln!("error: no connector named '{name}' (see `fastlane connectors`)");
+            say!("error: no connector named '{name}' (see `fastlane connectors`)");
             EXIT_CONFIG
         }
     }

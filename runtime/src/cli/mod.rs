@@ -1,5 +1,13 @@
 //! The `fastlane` command line: `run`, `validate`, `connectors`, `show`, `serve`, `transform`.
 
+/// `eprintln!` with the secrets in the line redacted (a password inside a host URL, a value a
+/// server echoed): everything the CLI prints on stderr goes through it.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", fastlane_api::redact::redact_text(&format!($($arg)*)))
+    };
+}
+
 mod connectors;
 mod prepare;
 mod run;
@@ -173,7 +181,7 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say!("error: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_FAILED);
         }
     };

@@ -8,7 +8,7 @@ use fastlane_connectors::{
 
 use crate::config::{schema_problems, ConfigError, Problem, ResolvedConfig};
 use crate::pipeline::TransformStage;
-use crate::wasm::{TransformInfo, TransformRuntime};
+use crate::wasm::{TransformError, TransformInfo, TransformRuntime};
 
 /// A transform ready to run: its description and one initialised instance per worker.
 pub(crate) struct PreparedTransform {
@@ -42,7 +42,7 @@ pub(crate) fn transform(
         .into());
     }
     let config_json = section.config.to_string();
-    first.init(&config_json)?;
+    first.init(&config_json).map_err(refused_config)?;
     let mut instances = vec![first];
     for _ in 1..workers {
         let mut instance = component.instantiate()?;
@@ -60,6 +60,37 @@ pub(crate) fn transform(
         digest: component.digest().to_string(),
         from_cache: component.from_cache(),
     }))
+}
+
+/// A transform's `init` refusing its config is a config error naming the transform and, when
+/// the guest names it (`method: unknown variant …`, as the SDKs do), the key.
+fn refused_config(e: TransformError) -> anyhow::Error {
+    match e {
+        TransformError::Guest {
+            transform,
+            kind: "invalid-config",
+            message,
+            ..
+        } => {
+            let (path, message) = match message.split_once(": ") {
+                Some((key, rest))
+                    if !key.is_empty()
+                        && key.chars().all(|c| {
+                            c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']')
+                        }) =>
+                {
+                    (format!("transform.config.{key}"), rest.to_string())
+                }
+                _ => ("transform.config".to_string(), message),
+            };
+            ConfigError {
+                origin: format!("for transform '{transform}' (it refused its config)"),
+                problems: vec![Problem { path, message }],
+            }
+            .into()
+        }
+        other => other.into(),
+    }
 }
 
 /// The problems of `config` against the schema the transform's `describe` returned.
@@ -132,6 +163,7 @@ async fn with_secret(
         return Ok(section.clone());
     };
     let (filled, from_secret) = secrets::resolve(section, &path, schema).await?;
+    crate::config::register_secrets(schema.as_value(), &filled);
     let problems: Vec<Problem> = schema_problems(schema, &filled, &path)
         .into_iter()
         .map(|mut p| {

@@ -18,18 +18,21 @@ use crate::monitor::{memory_usage, progress::human, rate, Progress, RunMetrics};
 use crate::pipeline::{Pipeline, RunOutcome, RunStatus, Shutdown};
 use fastlane_api::model::{MAX_NAME_CHARS, MAX_TARGET_ID_CHARS};
 
+/// How long a run stopped at once still tries to deliver its final reports.
+const STOPPED_DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
 pub(crate) async fn run(args: RunArgs) -> u8 {
     let resolved = match config::load(args.pipeline.config.as_deref(), &args.overrides()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return EXIT_CONFIG;
         }
     };
     if let Err(e) =
         crate::logging::init(&args.log_level, resolved.pipeline.logs.log_file.as_deref())
     {
-        eprintln!("error: {e:#}");
+        say!("error: {e:#}");
         return EXIT_CONFIG;
     }
     let started_at = chrono::Utc::now();
@@ -55,20 +58,28 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         tracing::info!(run = %run_id, pipeline = %reporter.pipeline_id(), api = %reporter.url(), "reporting to the monitoring API");
     }
     let metrics = RunMetrics::new();
+    let shutdown = Shutdown::default();
     let started = start(
         &resolved,
         &args,
         &run_id,
         metrics.clone(),
         reporter.as_ref(),
+        &shutdown,
     )
     .await;
+    // Stopped at once: the reports not delivered yet get a moment, not the whole drain timeout.
+    let drain_timeout = if shutdown.abort.is_cancelled() {
+        args.api_drain_timeout.min(STOPPED_DRAIN_TIMEOUT)
+    } else {
+        args.api_drain_timeout
+    };
     let (outcome, transform_label) = match started {
         Ok(done) => done,
         Err(e) => {
             let message = format!("{e:#}");
             tracing::error!(run = %run_id, "run failed before any data moved: {message}");
-            eprintln!("error: {message}");
+            say!("error: {message}");
             let code = if e.downcast_ref::<config::ConfigError>().is_some() {
                 EXIT_CONFIG
             } else {
@@ -80,7 +91,7 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
                 end_offset: None,
                 metrics,
             };
-            let api = finish_reporting(reporter, sinks, &outcome, args.api_drain_timeout).await;
+            let api = finish_reporting(reporter, sinks, &outcome, drain_timeout).await;
             write_summary(&args, &resolved, &run_id, &outcome, None, api.as_ref());
             return code;
         }
@@ -89,18 +100,18 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
     let code = match outcome.status {
         RunStatus::Completed => 0,
         RunStatus::Exited => {
-            eprintln!("run stopped on request");
+            say!("run stopped on request");
             EXIT_INTERRUPTED
         }
         RunStatus::Failed => {
-            eprintln!(
+            say!(
                 "error: run failed: {}",
                 outcome.error.as_deref().unwrap_or("unknown cause")
             );
             EXIT_FAILED
         }
     };
-    let api = finish_reporting(reporter, sinks, &outcome, args.api_drain_timeout).await;
+    let api = finish_reporting(reporter, sinks, &outcome, drain_timeout).await;
     write_summary(
         &args,
         &resolved,
@@ -157,7 +168,7 @@ fn start_reporting(
         source_type: resolved.source_type.clone(),
         target_type: resolved.target_type.clone(),
         target_id: target_id.to_string(),
-        config: match fastlane_api::redact::redact_config(&resolved.document) {
+        config: match resolved.shareable() {
             serde_json::Value::Object(map) => map.into_iter().collect(),
             _ => Default::default(),
         },
@@ -169,7 +180,7 @@ fn start_reporting(
     match RunReporter::start(settings, pipeline, run) {
         Ok(reporter) => Some(reporter),
         Err(e) => {
-            eprintln!("warning: the run is not reported to the API: {e:#}");
+            say!("warning: the run is not reported to the API: {e:#}");
             None
         }
     }
@@ -203,7 +214,7 @@ async fn finish_reporting(
     };
     let (api, warnings) = tokio::join!(finish_api(reporter, outcome), sinks_done);
     for warning in warnings {
-        eprintln!("warning: {warning}");
+        say!("warning: {warning}");
     }
     api
 }
@@ -219,7 +230,7 @@ async fn finish_api(reporter: Option<RunReporter>, outcome: &RunOutcome) -> Opti
         .finish_or(final_update(outcome), signals.next())
         .await;
     if delivery.lost() > 0 {
-        eprintln!(
+        say!(
             "warning: {} reports could not be delivered to the API at {url} (cause: {})",
             delivery.lost(),
             delivery
@@ -243,12 +254,16 @@ pub(super) fn parse_api_interval(s: &str) -> Result<Duration, String> {
     Ok(interval)
 }
 
-/// A number of seconds (fractions allowed).
+/// A number of seconds (fractions allowed), at most a day.
 pub(super) fn parse_seconds(s: &str) -> Result<Duration, String> {
+    const MAX_SECONDS: f64 = 86_400.0;
     let seconds: f64 = s
         .trim()
         .parse()
         .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if seconds > MAX_SECONDS {
+        return Err(format!("'{s}' is more than a day ({MAX_SECONDS} seconds)"));
+    }
     Duration::try_from_secs_f64(seconds)
         .map_err(|_| format!("'{s}' is not a positive number of seconds"))
 }
@@ -261,13 +276,14 @@ async fn start(
     run_id: &str,
     metrics: Arc<RunMetrics>,
     reporter: Option<&RunReporter>,
+    shutdown: &Shutdown,
 ) -> anyhow::Result<(RunOutcome, Option<String>)> {
-    let shutdown = Shutdown::default();
     // The handlers are installed here, not in the task: a task is first polled only when an
     // executor thread is free, and until then a signal would kill the process outright.
     let signals = Watcher(tokio::spawn(watch_signals(
         shutdown.clone(),
         StopSignals::install(),
+        resolved.pipeline.replication_mode,
     )));
     // On the blocking pool rather than in place, so that a stop request need not wait for the
     // compilation to end (the process exits without it).
@@ -310,7 +326,7 @@ async fn start(
     let source = if shutdown.stop.is_cancelled() {
         Ok(None)
     } else {
-        open_source(resolved, &*destination, run_id, reporter, &shutdown).await
+        open_source(resolved, &*destination, run_id, reporter, shutdown).await
     };
     let source = match source {
         Ok(Some(source)) => source,
@@ -343,12 +359,13 @@ async fn start(
             .as_ref()
             .is_some_and(|t| t.add_op_fields),
         replication_mode: resolved.pipeline.replication_mode,
+        allow_empty: resolved.pipeline.allow_empty,
     };
     if let Some(reporter) = reporter {
         reporter.start_sampling(metrics.clone());
     }
     let progress = Progress::start(metrics.clone());
-    let outcome = pipeline.run(shutdown, metrics).await;
+    let outcome = pipeline.run(shutdown.clone(), metrics).await;
     progress.finish();
     drop(signals);
     tracing::info!(run = %run_id, status = ?outcome.status, "run ended");
@@ -442,9 +459,16 @@ impl StopSignals {
     }
 }
 
-/// First Ctrl-C/SIGTERM: stop the source and drain. Second: stop everything now.
-async fn watch_signals(shutdown: Shutdown, mut signals: StopSignals) {
+/// First Ctrl-C/SIGTERM: stop the source and drain. Second: stop everything now. A FULL_TABLE
+/// run keeps nothing of an unfinished run, so its first signal stops everything at once.
+async fn watch_signals(shutdown: Shutdown, mut signals: StopSignals, mode: ReplicationMode) {
     signals.next().await;
+    if mode == ReplicationMode::FullTable {
+        tracing::warn!("stop requested: a FULL_TABLE run keeps nothing of an unfinished run, so it stops now; the target stays as it was");
+        shutdown.stop.cancel();
+        shutdown.abort.cancel();
+        return;
+    }
     tracing::warn!("stop requested: finishing the batches in flight (again to stop at once)");
     shutdown.stop.cancel();
     signals.next().await;
@@ -536,7 +560,7 @@ fn write_summary(
         path,
         serde_json::to_string_pretty(&summary).unwrap_or_default(),
     ) {
-        eprintln!("warning: cannot write {}: {e}", path.display());
+        say!("warning: cannot write {}: {e}", path.display());
     }
 }
 

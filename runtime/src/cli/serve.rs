@@ -30,7 +30,7 @@ pub struct ServeArgs {
 
 pub(crate) async fn serve(args: ServeArgs) -> u8 {
     if let Err(e) = crate::logging::init(&args.log_level, None) {
-        eprintln!("error: {e:#}");
+        say!("error: {e:#}");
         return EXIT_CONFIG;
     }
     let database_url = match args.database_url {
@@ -38,7 +38,7 @@ pub(crate) async fn serve(args: ServeArgs) -> u8 {
         None => match default_database() {
             Ok(url) => url,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                say!("error: {e:#}");
                 return EXIT_CONFIG;
             }
         },
@@ -52,7 +52,7 @@ pub(crate) async fn serve(args: ServeArgs) -> u8 {
     match fastlane_api::serve(config).await {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             EXIT_FAILED
         }
     }

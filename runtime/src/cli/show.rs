@@ -22,7 +22,7 @@ pub(crate) async fn show(args: ShowArgs) -> u8 {
     match print(&args).await {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             EXIT_FAILED
         }
     }

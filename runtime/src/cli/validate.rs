@@ -9,7 +9,7 @@ pub(crate) async fn validate(args: PipelineArgs) -> u8 {
     let resolved = match config::load(args.config.as_deref(), &args.overrides(None)) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return EXIT_CONFIG;
         }
     };
@@ -34,7 +34,7 @@ pub(crate) async fn validate(args: PipelineArgs) -> u8 {
             0
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             if e.downcast_ref::<config::ConfigError>().is_some() {
                 EXIT_CONFIG
             } else {

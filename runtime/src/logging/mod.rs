@@ -10,7 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use fastlane_api::redact::redact_text;
 use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
@@ -23,7 +25,7 @@ pub fn init(default_level: &str, log_file: Option<&Path>) -> anyhow::Result<()> 
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let stderr = fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(Redacting(std::io::stderr))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .with_filter(filter);
@@ -44,7 +46,7 @@ pub fn init(default_level: &str, log_file: Option<&Path>) -> anyhow::Result<()> 
             Some(
                 fmt::layer()
                     .json()
-                    .with_writer(std::sync::Mutex::new(file))
+                    .with_writer(Redacting(std::sync::Mutex::new(file)))
                     .with_filter(EnvFilter::new("info")),
             )
         }
@@ -57,6 +59,32 @@ pub fn init(default_level: &str, log_file: Option<&Path>) -> anyhow::Result<()> 
         .with(crate::monitor::log_tap::LogTap.with_filter(LevelFilter::INFO))
         .try_init();
     Ok(())
+}
+
+/// A log destination whose lines have their secrets redacted before they are written (the
+/// formatter writes each event with one call).
+struct Redacting<M>(M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
+    type Writer = RedactingWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingWriter(self.0.make_writer())
+    }
+}
+
+struct RedactingWriter<W>(W);
+
+impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(redact_text(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Which run the log lines belong to, as the sinks name it.
@@ -95,7 +123,10 @@ impl LogSinks {
                     Some(sink)
                 }
                 Err(e) => {
-                    eprintln!("warning: nothing is posted to Slack: {e}");
+                    eprintln!(
+                        "warning: nothing is posted to Slack: {}",
+                        redact_text(&e.to_string())
+                    );
                     None
                 }
             }

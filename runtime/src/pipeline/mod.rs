@@ -82,6 +82,9 @@ pub struct Pipeline {
     pub add_op_fields: bool,
     /// The run's replication mode (decides what an interrupted run keeps).
     pub replication_mode: ReplicationMode,
+    /// A FULL_TABLE run may replace the target with nothing (otherwise a run that loads no
+    /// row fails and leaves the target as it was).
+    pub allow_empty: bool,
 }
 
 /// The first error of a run wins; every stage watches `abort` to stop early.
@@ -115,15 +118,25 @@ impl Pipeline {
             max_buffered_batches,
             add_op_fields,
             replication_mode,
+            allow_empty,
         } = self;
         let destination: Arc<dyn Destination> = Arc::from(destination);
         let failure = Failure::default();
         {
             let (abort, failure_abort) = (shutdown.abort.clone(), failure.abort.clone());
+            // Stopping at once (a second signal) or failing: guests stuck in a call are cut
+            // short at the next epoch tick instead of running to their deadline.
+            let interrupt = transform
+                .as_ref()
+                .and_then(|t| t.instances.first())
+                .map(|i| i.component().interrupt());
             tokio::spawn(async move {
                 tokio::select! {
                     _ = abort.cancelled() => failure_abort.cancel(),
                     _ = failure_abort.cancelled() => {}
+                }
+                if let Some(interrupt) = interrupt {
+                    interrupt.raise();
                 }
             });
         }
@@ -142,7 +155,7 @@ impl Pipeline {
                         destination.as_ref(),
                         &failure,
                         &shutdown,
-                        replication_mode,
+                        (replication_mode, allow_empty),
                         metrics,
                     )
                     .await;
@@ -246,7 +259,7 @@ impl Pipeline {
             destination.as_ref(),
             &failure,
             &shutdown,
-            replication_mode,
+            (replication_mode, allow_empty),
             metrics,
         )
         .await
@@ -259,10 +272,10 @@ async fn finish(
     destination: &dyn Destination,
     failure: &Failure,
     shutdown: &Shutdown,
-    mode: ReplicationMode,
+    (mode, allow_empty): (ReplicationMode, bool),
     metrics: Arc<RunMetrics>,
 ) -> RunOutcome {
-    let mut outcome = settle(destination, failure, shutdown, mode, metrics).await;
+    let mut outcome = settle(destination, failure, shutdown, (mode, allow_empty), metrics).await;
     if mode == ReplicationMode::Incremental {
         outcome.end_offset = match destination.get_offset().await {
             Ok(offset) => offset,
@@ -283,7 +296,7 @@ async fn settle(
     destination: &dyn Destination,
     failure: &Failure,
     shutdown: &Shutdown,
-    mode: ReplicationMode,
+    (mode, allow_empty): (ReplicationMode, bool),
     metrics: Arc<RunMetrics>,
 ) -> RunOutcome {
     let id = destination.target_id();
@@ -309,6 +322,29 @@ async fn settle(
         return RunOutcome {
             status: RunStatus::Exited,
             error: None,
+            end_offset: None,
+            metrics,
+        };
+    }
+    // A FULL_TABLE run that loaded nothing would silently empty the target: refused unless
+    // the config says an empty result is expected.
+    if mode == ReplicationMode::FullTable
+        && !interrupted
+        && !allow_empty
+        && metrics.loaded.rows() == 0
+    {
+        rollback(destination).await;
+        let extracted = metrics.extracted.rows();
+        let why = if extracted == 0 {
+            "the source delivered no rows".to_string()
+        } else {
+            format!("the transform dropped all {extracted} rows the source delivered")
+        };
+        return RunOutcome {
+            status: RunStatus::Failed,
+            error: Some(format!(
+                "target {id}: {why}; a FULL_TABLE run would replace the target with an empty one, so nothing was changed (set \"allow_empty\": true in the config if an empty result is expected)"
+            )),
             end_offset: None,
             metrics,
         };

@@ -111,6 +111,8 @@ impl TransformWorker {
                 .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             let out = match result {
                 Ok(out) => out,
+                // The run is stopping at once: the call was interrupted, not at fault.
+                Err(_) if self.failure.abort.is_cancelled() => return,
                 Err(e) => return self.failure.fail(e.to_string()),
             };
             self.count(&out);
@@ -135,6 +137,7 @@ impl TransformWorker {
         // sees contiguous numbers: the source's batches 0..total, then total + worker index.
         let out = match self.instance.finish() {
             Ok(out) => out,
+            Err(_) if self.failure.abort.is_cancelled() => return,
             Err(e) => return self.failure.fail(e.to_string()),
         };
         self.count(&out);

@@ -21,6 +21,27 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct TransformRuntime {
     engine: Engine,
     cache: Arc<ComponentCache>,
+    /// Largest component file read (`transform.limits.max_component_mb`).
+    max_component_bytes: u64,
+    /// Raised to end every call in progress of this runtime's instances.
+    interrupt: Interrupt,
+}
+
+/// A switch that, once raised, makes every call in progress of the instances it was given to
+/// trap at the next epoch tick (within [`EPOCH_TICK`]), and every later call trap at once: how
+/// a run stops at once even while a guest is stuck in a long call.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt(Arc<std::sync::atomic::AtomicBool>);
+
+impl Interrupt {
+    /// End every call in progress, and all later ones.
+    pub fn raise(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// Whether [`Interrupt::raise`] was called.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl TransformRuntime {
@@ -57,6 +78,8 @@ impl TransformRuntime {
         Ok(Self {
             engine,
             cache: Arc::new(ComponentCache::new(dir)),
+            max_component_bytes: limits.max_component_bytes(),
+            interrupt: Interrupt::default(),
         })
     }
 
@@ -107,6 +130,7 @@ impl TransformRuntime {
                 name,
                 outcome,
                 path: shown,
+                interrupt: self.interrupt.clone(),
             }),
         })
     }
@@ -120,12 +144,14 @@ impl TransformRuntime {
             path: shown.clone(),
             message,
         };
-        let wasm = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let wasm = super::component_file::read(path, self.max_component_bytes).map_err(err)?;
         let started = Instant::now();
-        let loaded = self
-            .cache
-            .load(&self.engine, &wasm)
-            .map_err(|e| err(format!("not a valid WebAssembly component: {e:#}")))?;
+        let loaded = self.cache.load(&self.engine, &wasm).map_err(|e| {
+            err(format!(
+                "not a valid WebAssembly component: {}",
+                clip_message(&format!("{e:#}"))
+            ))
+        })?;
         tracing::debug!(path = %shown, outcome = ?loaded.2, elapsed = ?started.elapsed(), "component ready");
         Ok(loaded)
     }
@@ -198,6 +224,7 @@ pub(crate) struct Loaded {
     pub(crate) name: String,
     pub(crate) outcome: CacheOutcome,
     pub(crate) path: String,
+    pub(crate) interrupt: Interrupt,
 }
 
 /// A compiled and linked transform component; cheap to clone, instantiated once per worker.
@@ -223,8 +250,23 @@ impl TransformComponent {
     pub fn path(&self) -> &str {
         &self.inner.path
     }
+    /// The switch that stops every call of this component's instances.
+    pub fn interrupt(&self) -> Interrupt {
+        self.inner.interrupt.clone()
+    }
     /// A fresh sandboxed instance (not yet initialised).
     pub fn instantiate(&self) -> Result<TransformInstance, TransformError> {
         TransformInstance::new(self.clone())
     }
+}
+
+/// An engine's message cut to its first lines and a few hundred characters: a broken binary
+/// must not flood the terminal.
+fn clip_message(text: &str) -> String {
+    const MAX_CHARS: usize = 400;
+    let mut out: String = text.lines().take(3).collect::<Vec<_>>().join("; ");
+    if out.chars().count() > MAX_CHARS {
+        out = out.chars().take(MAX_CHARS).collect::<String>() + "…";
+    }
+    out
 }

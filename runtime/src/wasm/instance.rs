@@ -1,26 +1,45 @@
 //! One transform worker's sandbox: a wasmtime store and instance with its limits, reused across
 //! batches, discarded after any trap.
 
+use std::time::{Duration, Instant};
+
 use arrow::array::RecordBatch;
 use arrow::buffer::Buffer;
 use wasmtime::component::{Func, ResourceTable};
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::abi::{self, IpcInput, IpcOutput};
 use super::bindings::{GuestError, Level, TransformInfo, Transformer, TransformerImports};
-use super::engine::{TransformComponent, EPOCH_TICK};
+use super::engine::TransformComponent;
 use super::limits::GuestLimiter;
 use super::stdio::CapturedOutput;
-use super::TransformError;
+use super::{Interrupt, TransformError};
 
-/// Per-store host state: WASI with nothing granted, the limiter and the guest's name for logs.
+/// Per-store host state: WASI with nothing granted, the limiter, the guest's name for logs,
+/// and when the call in progress must end.
 pub(crate) struct InstanceState {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: GuestLimiter,
     name: String,
+    /// The current call's deadline (`transform.limits.call_timeout_ms` after it started).
+    call_deadline: Instant,
+    /// Raised when the run stops at once: every call in progress traps at the next epoch tick.
+    interrupt: Interrupt,
 }
+
+/// What a call traps with when the run is stopping at once (a second Ctrl-C, a failed stage).
+#[derive(Debug)]
+struct RunStopping;
+
+impl std::fmt::Display for RunStopping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped: the run is stopping")
+    }
+}
+
+impl std::error::Error for RunStopping {}
 
 impl WasiView for InstanceState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
@@ -82,11 +101,24 @@ impl TransformInstance {
             table: ResourceTable::new(),
             limiter: GuestLimiter::new(loaded.limits.memory_bytes()),
             name: loaded.name.clone(),
+            call_deadline: Instant::now() + call_timeout(&loaded.limits),
+            interrupt: loaded.interrupt.clone(),
         };
         let mut store = Store::new(loaded.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(deadline_ticks(loaded.limits.call_timeout_ms));
+        // Checked at every epoch tick: the run stopping ends a call at once; past its deadline
+        // a call traps with `Interrupt`, which `describe_trap` reports as a timeout.
+        store.epoch_deadline_callback(|store| {
+            let state = store.data();
+            if state.interrupt.is_raised() {
+                return Err(RunStopping.into());
+            }
+            if Instant::now() >= state.call_deadline {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Continue(1))
+        });
+        store.set_epoch_deadline(1);
         let load_error = |e: wasmtime::Error| TransformError::Load {
             path: loaded.path.clone(),
             message: format!("cannot be instantiated: {e:#}"),
@@ -217,9 +249,9 @@ impl TransformInstance {
                 message: "instance was discarded after an earlier trap".into(),
             });
         }
-        let limits = &self.component.inner.limits;
-        self.store
-            .set_epoch_deadline(deadline_ticks(limits.call_timeout_ms));
+        let timeout = call_timeout(&self.component.inner.limits);
+        self.store.data_mut().call_deadline = Instant::now() + timeout;
+        self.store.set_epoch_deadline(1);
         let result = f(&self.bindings, &mut self.store);
         let stderr_tail = self.drain_stdio();
         result.map_err(|e| {
@@ -240,6 +272,8 @@ impl TransformInstance {
                 "exceeded the memory cap of {} MiB (transform.limits.memory_mb)",
                 limits.memory_mb
             )
+        } else if e.downcast_ref::<RunStopping>().is_some() {
+            RunStopping.to_string()
         } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
             format!(
                 "exceeded the call deadline of {} ms (transform.limits.call_timeout_ms)",
@@ -329,9 +363,8 @@ impl TransformInstance {
     }
 }
 
-fn deadline_ticks(timeout_ms: u64) -> u64 {
-    let tick = EPOCH_TICK.as_millis() as u64;
-    timeout_ms.div_ceil(tick).max(1) + 1
+fn call_timeout(limits: &super::SandboxLimits) -> Duration {
+    Duration::from_millis(limits.call_timeout_ms.max(1))
 }
 
 fn first_line(e: &wasmtime::Error) -> String {

@@ -7,18 +7,29 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SandboxLimits {
-    /// Largest linear memory a guest may grow to, in MiB. Growing past it traps the call.
+    /// Largest linear memory a guest may grow to, in MiB (a 32-bit guest addresses 4096 at
+    /// most). Growing past it traps the call.
+    #[schemars(range(min = 1, max = 4096))]
     pub memory_mb: u64,
-    /// Longest a single call (`init`, `transform`, `finish`) may run, in milliseconds.
+    /// Longest a single call (`init`, `transform`, `finish`) may run, in milliseconds (at most
+    /// a day).
+    #[schemars(range(min = 1, max = 86_400_000))]
     pub call_timeout_ms: u64,
     /// Largest output a single call may return, in MiB.
+    #[schemars(range(min = 1, max = 4096))]
     pub max_output_mb: u64,
     /// Once a guest's linear memory has grown past this many MiB, the instance is discarded
     /// after the current batch and a fresh one (with `init` called again) takes its place.
     /// 0 disables recycling (needed for transforms that keep state across batches).
+    #[schemars(range(min = 0, max = 4096))]
     pub recycle_above_mb: u64,
     /// Bytes of guest stdout/stderr kept per call; the rest is dropped and counted.
+    #[schemars(range(min = 0, max = 67_108_864))]
     pub max_stdio_bytes: u64,
+    /// Largest component file read, in MiB: anything bigger is refused before it is read or
+    /// compiled (the largest guests built here, Python and JavaScript, are about 20 MiB).
+    #[schemars(range(min = 1, max = 4096))]
+    pub max_component_mb: u64,
 }
 
 impl Default for SandboxLimits {
@@ -29,6 +40,7 @@ impl Default for SandboxLimits {
             max_output_mb: 256,
             recycle_above_mb: 256,
             max_stdio_bytes: 64 * 1024,
+            max_component_mb: 256,
         }
     }
 }
@@ -39,6 +51,9 @@ impl SandboxLimits {
     }
     pub(crate) fn max_output_bytes(&self) -> usize {
         mib(self.max_output_mb)
+    }
+    pub(crate) fn max_component_bytes(&self) -> u64 {
+        self.max_component_mb.saturating_mul(1024 * 1024)
     }
     pub(crate) fn recycle_above_bytes(&self) -> Option<usize> {
         (self.recycle_above_mb > 0).then(|| mib(self.recycle_above_mb))

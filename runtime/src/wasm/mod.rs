@@ -8,6 +8,7 @@
 mod abi;
 mod bindings;
 mod cache;
+mod component_file;
 mod engine;
 mod error;
 mod instance;
@@ -15,7 +16,7 @@ mod limits;
 mod stdio;
 
 pub use bindings::TransformInfo;
-pub use engine::{ComponentInterface, TransformComponent, TransformRuntime};
+pub use engine::{ComponentInterface, Interrupt, TransformComponent, TransformRuntime};
 pub use error::TransformError;
 pub use instance::TransformInstance;
 pub use limits::SandboxLimits;

@@ -35,7 +35,7 @@ pub(crate) async fn build(args: BuildArgs) -> u8 {
     match tokio::task::block_in_place(|| run(&args)) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             EXIT_FAILED
         }
     }
@@ -56,7 +56,7 @@ fn run(args: &BuildArgs) -> anyhow::Result<()> {
         None => dir.join(format!("{name}.wasm")),
     };
     let sdk = args.sdk.language_dir(lang)?;
-    eprintln!(
+    say!(
         "==> building {} ({lang}) into {}",
         dir.display(),
         out.display()

@@ -29,7 +29,7 @@ pub(crate) async fn inspect(args: InspectArgs) -> u8 {
             }
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             EXIT_FAILED
         }
     }

@@ -29,7 +29,7 @@ const SKIPPED: &[&str] = &["target", "node_modules", "__pycache__", "dist", ".gi
 
 pub(crate) fn new(args: NewArgs) -> u8 {
     if let Err(message) = check_name(&args.name) {
-        eprintln!("error: {message}");
+        say!("error: {message}");
         return EXIT_CONFIG;
     }
     match scaffold(&args) {
@@ -46,7 +46,7 @@ pub(crate) fn new(args: NewArgs) -> u8 {
             0
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             EXIT_FAILED
         }
     }

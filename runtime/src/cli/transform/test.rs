@@ -52,7 +52,7 @@ pub(crate) async fn test(args: TestArgs) -> u8 {
         Ok(true) => 0,
         Ok(false) => EXIT_FAILED,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             if e.downcast_ref::<ConfigError>().is_some() {
                 EXIT_CONFIG
             } else {
@@ -201,7 +201,7 @@ async fn run(args: &TestArgs) -> anyhow::Result<bool> {
             Ok(true)
         }
         Err(difference) => {
-            eprintln!(
+            say!(
                 "error: the output differs from {}: {difference}",
                 expect.display()
             );
