@@ -9,12 +9,12 @@ pub mod body;
 pub mod entities;
 pub mod error;
 pub mod ingest;
-pub mod model;
-pub mod redact;
 pub mod routes;
+mod rows;
 pub mod server;
 pub mod telemetry;
 
+pub use fastlane_wire::{model, redact};
 pub use server::{serve, ServeConfig};
 
 /// Free text as stored (a run's error, a log line, an offset, a target id): secrets redacted

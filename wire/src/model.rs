@@ -7,7 +7,6 @@ use poem_openapi::{Enum, Object, Union};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::entities::{log_line, metric_sample, pipeline, run};
 
 /// Longest offset (start or end) stored, in characters.
 pub const MAX_OFFSET_CHARS: usize = 1000;
@@ -167,26 +166,6 @@ pub struct Pipeline {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<pipeline::Model> for Pipeline {
-    fn from(m: pipeline::Model) -> Self {
-        let config = match serde_json::from_str::<Value>(&m.config) {
-            Ok(Value::Object(map)) => map.into_iter().collect(),
-            _ => BTreeMap::new(),
-        };
-        Pipeline {
-            id: m.id,
-            spec: PipelineSpec {
-                source_type: m.source_type,
-                target_type: m.target_type,
-                target_id: m.target_id,
-                config,
-            },
-            created_at: from_millis(m.created_at_ms),
-            updated_at: from_millis(m.updated_at_ms),
-        }
-    }
-}
-
 /// A page of pipelines.
 #[derive(Object, Clone, Debug)]
 pub struct PipelinePage {
@@ -311,28 +290,6 @@ pub struct Run {
     pub transform_hash: Option<String>,
 }
 
-impl From<run::Model> for Run {
-    fn from(m: run::Model) -> Self {
-        Run {
-            status: RunStatus::parse(&m.status).unwrap_or(RunStatus::Failed),
-            id: m.id,
-            pipeline_id: m.pipeline_id,
-            started_at: from_millis(m.started_at_ms),
-            finished_at: m.finished_at_ms.map(from_millis),
-            replication_mode: m.replication_mode,
-            start_offset: m.start_offset,
-            end_offset: m.end_offset,
-            rows_extracted: m.rows_extracted,
-            rows_transformed: m.rows_transformed,
-            rows_loaded: m.rows_loaded,
-            rows_dropped: m.rows_dropped,
-            error: m.error,
-            transform_name: m.transform_name,
-            transform_hash: m.transform_hash,
-        }
-    }
-}
-
 /// A page of runs.
 #[derive(Object, Clone, Debug)]
 pub struct RunPage {
@@ -383,48 +340,6 @@ pub struct MetricSample {
     pub wasm_ms_per_batch: f64,
 }
 
-impl MetricSample {
-    /// The row to store for `run_id`.
-    pub fn to_row(&self, run_id: &str) -> metric_sample::ActiveModel {
-        use sea_orm::ActiveValue::{NotSet, Set};
-        metric_sample::ActiveModel {
-            id: NotSet,
-            run_id: Set(run_id.to_string()),
-            at_ms: Set(self.at.timestamp_millis()),
-            rows_extracted: Set(self.rows_extracted),
-            rows_transformed: Set(self.rows_transformed),
-            rows_loaded: Set(self.rows_loaded),
-            extract_rows_per_s: Set(self.extract_rows_per_s),
-            transform_rows_per_s: Set(self.transform_rows_per_s),
-            load_rows_per_s: Set(self.load_rows_per_s),
-            extract_bytes_per_s: Set(self.extract_bytes_per_s),
-            rss_bytes: Set(self.rss_bytes),
-            queue_to_transform: Set(self.queue_to_transform),
-            queue_to_target: Set(self.queue_to_target),
-            wasm_ms_per_batch: Set(self.wasm_ms_per_batch),
-        }
-    }
-}
-
-impl From<metric_sample::Model> for MetricSample {
-    fn from(m: metric_sample::Model) -> Self {
-        MetricSample {
-            at: from_millis(m.at_ms),
-            rows_extracted: m.rows_extracted,
-            rows_transformed: m.rows_transformed,
-            rows_loaded: m.rows_loaded,
-            extract_rows_per_s: m.extract_rows_per_s,
-            transform_rows_per_s: m.transform_rows_per_s,
-            load_rows_per_s: m.load_rows_per_s,
-            extract_bytes_per_s: m.extract_bytes_per_s,
-            rss_bytes: m.rss_bytes,
-            queue_to_transform: m.queue_to_transform,
-            queue_to_target: m.queue_to_target,
-            wasm_ms_per_batch: m.wasm_ms_per_batch,
-        }
-    }
-}
-
 /// A run's metric series.
 #[derive(Object, Clone, Debug)]
 pub struct MetricSeries {
@@ -452,22 +367,6 @@ pub struct LogLine {
     pub message: String,
 }
 
-impl LogLine {
-    /// The row to store for `run_id`.
-    pub fn to_row(&self, run_id: &str) -> log_line::ActiveModel {
-        use sea_orm::ActiveValue::{NotSet, Set};
-        log_line::ActiveModel {
-            id: NotSet,
-            run_id: Set(run_id.to_string()),
-            seq: Set(self.seq),
-            at_ms: Set(self.at.timestamp_millis()),
-            severity: Set(self.level.severity()),
-            origin: Set(crate::stored_text(&self.origin)),
-            message: Set(crate::stored_text(&self.message)),
-        }
-    }
-}
-
 /// A stored log line.
 #[derive(Object, Clone, Debug)]
 pub struct LogEntry {
@@ -476,21 +375,6 @@ pub struct LogEntry {
     /// The line.
     #[oai(flatten)]
     pub line: LogLine,
-}
-
-impl From<log_line::Model> for LogEntry {
-    fn from(m: log_line::Model) -> Self {
-        LogEntry {
-            id: m.id,
-            line: LogLine {
-                seq: m.seq,
-                at: from_millis(m.at_ms),
-                level: LogLevel::from_severity(m.severity),
-                origin: m.origin,
-                message: m.message,
-            },
-        }
-    }
 }
 
 /// A run's log lines.
