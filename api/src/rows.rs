@@ -8,8 +8,7 @@ use serde_json::Value;
 
 use crate::entities::{log_line, metric_sample, pipeline, run};
 use crate::model::{
-    from_millis, LogEntry, LogLevel, LogLine, MetricSample, Pipeline, PipelineSpec, Run,
-    RunStatus,
+    from_millis, LogEntry, LogLevel, LogLine, MetricSample, Pipeline, PipelineSpec, Run, RunStatus,
 };
 
 impl From<pipeline::Model> for Pipeline {

@@ -1,21 +1,45 @@
 //! Sources and targets for fastlane.
 //!
-//! A connector is one module holding its config struct (serde + schemars, unknown keys
-//! rejected), its implementation and its tests, registered once in [`registry`].
+//! A connector is one module (one folder per system: `mysql/` holds the MySQL source, the
+//! MySQL target and what they share) with its config type, its implementation and its tests,
+//! registered with one line in [`registry`]. See `connectors/README.md` for adding one.
 //!
 //! - [`Source`]: a stream of Arrow record batches.
-//! - [`Destination`]: a configured target as a whole (its id, its stored offset, the atomic
-//!   commit or rollback of a run), which opens one [`Target`] writer per target worker.
+//! - [`Writer`]: a configured target as a whole (its id, its stored offset, the atomic commit
+//!   or rollback of a run), which opens one [`Writer`] per target worker.
+//! - [`SourceConnector`] / [`TargetConnector`]: what a connector implements to be registered.
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "bigquery")]
+pub mod bigquery;
+mod connector;
 #[cfg(any(feature = "mysql", feature = "influxdb"))]
 pub(crate) mod decimal_text;
 pub mod error;
 #[cfg(feature = "file")]
-pub mod file_format;
+pub mod file;
+#[cfg(feature = "firehose")]
+pub mod firehose;
+#[cfg(feature = "generate")]
+pub mod generate;
+#[cfg(feature = "influxdb")]
+pub mod influxdb;
+#[cfg(feature = "mongodb")]
+pub mod mongodb;
 #[cfg(feature = "mysql")]
-pub(crate) mod mysql;
+pub mod mysql;
+pub mod registry;
+pub mod retry;
+#[cfg(feature = "s3")]
+pub mod s3;
+pub mod schema;
+pub mod secrets;
+mod section;
+#[cfg(test)]
+mod test_util;
+mod text;
+
 /// Test fixtures for the crates that test against the real services (`scripts/services.sh`).
 #[cfg(all(feature = "mysql", any(test, feature = "test-support")))]
 pub mod test_support {
@@ -32,21 +56,19 @@ pub mod aws_test_support {
 /// Fixtures for the tests against the MongoDB-protocol test server (`scripts/services.sh`).
 #[cfg(all(feature = "mongodb", any(test, feature = "test-support")))]
 pub mod mongodb_test_support {
-    pub use crate::source::mongodb::test_db::{oid, TestDb};
+    pub use crate::mongodb::test_db::{oid, TestDb};
 }
-pub mod registry;
-pub mod schema;
-pub mod secrets;
-mod section;
-pub mod source;
-pub mod target;
-mod text;
 
-use arrow::record_batch::RecordBatch;
-use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-
+pub use connector::{
+    Offset, ReplicationMode, Source, SourceConnector, SourceContext, Target, TargetConnector,
+    TargetContext, Writer,
+};
 pub use error::{ConnectorError, Result};
+pub use registry::{
+    source_entry, target_entry, ParsedSource, ParsedTarget, SourceEntry, TargetEntry, SOURCES,
+    TARGETS,
+};
+pub use secrets::SecretField;
 
 /// Field metadata marking a source's key column (value `"true"`), so a target that creates its
 /// table can make the same column its primary key without being told.
@@ -59,103 +81,4 @@ pub fn marked_key(schema: &arrow::datatypes::Schema) -> Option<&str> {
         .iter()
         .find(|f| f.metadata().get(KEY_METADATA).map(String::as_str) == Some("true"))
         .map(|f| f.name().as_str())
-}
-pub use registry::{source_entry, target_entry, SourceEntry, TargetEntry, SOURCES, TARGETS};
-
-/// How a run treats the data already in the target (the original fastlane's modes).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReplicationMode {
-    /// The target's content is replaced by the whole source, atomically at the end of the run.
-    #[default]
-    FullTable,
-    /// The source resumes after the largest key already in the target.
-    Incremental,
-}
-
-/// Largest key already stored in a target, where an INCREMENTAL run resumes.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Offset {
-    /// A signed integer key.
-    Int(i64),
-    /// An unsigned integer key too large for `i64`.
-    UInt(u64),
-    /// A string key.
-    Text(String),
-}
-
-impl std::fmt::Display for Offset {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Offset::Int(v) => write!(f, "{v}"),
-            Offset::UInt(v) => write!(f, "{v}"),
-            Offset::Text(v) => write!(f, "{v:?}"),
-        }
-    }
-}
-
-/// What a source is told when it is opened.
-#[derive(Clone, Debug, Default)]
-pub struct SourceContext {
-    /// The run's replication mode.
-    pub replication_mode: ReplicationMode,
-    /// For INCREMENTAL runs: resume strictly after this key.
-    pub resume_after: Option<Offset>,
-}
-
-/// What a destination is told when it is opened.
-#[derive(Clone, Debug, Default)]
-pub struct TargetContext {
-    /// The run's replication mode.
-    pub replication_mode: ReplicationMode,
-    /// Unique id of this run (used to name staging objects).
-    pub run_id: String,
-}
-
-/// A stream of record batches.
-#[async_trait]
-pub trait Source: Send {
-    /// Next batch, or `None` when the source is exhausted.
-    async fn extract(&mut self) -> Result<Option<RecordBatch>>;
-}
-
-/// One target worker's writer. Batches reach it in source order when its
-/// [`Destination::needs_order`] says so.
-#[async_trait]
-pub trait Target: Send {
-    /// Write one batch (durably or into the run's staging area).
-    async fn load(&mut self, batch: RecordBatch) -> Result<()>;
-    /// No more batches for this worker: flush what is buffered.
-    async fn finish(&mut self) -> Result<()>;
-}
-
-/// A configured target as a whole: opens writers and commits or rolls back a run.
-///
-/// Life of a run: `get_offset` (INCREMENTAL) → `writer(i)` for each worker → loads →
-/// each writer's `finish` → `commit`; on any failure or interruption `abort` instead.
-#[async_trait]
-pub trait Destination: Send + Sync {
-    /// Unique id of the destination (e.g. `db.table`, a file path); names the pipeline.
-    fn target_id(&self) -> String;
-    /// Number of target workers (the connector's `concurrency`).
-    fn workers(&self) -> usize {
-        1
-    }
-    /// Whether batches must arrive in source order (files, INCREMENTAL offsets).
-    fn needs_order(&self) -> bool {
-        true
-    }
-    /// Largest key already stored, for INCREMENTAL runs (None: empty or unsupported).
-    async fn get_offset(&self) -> Result<Option<Offset>> {
-        Ok(None)
-    }
-    /// Open the writer of target worker `worker` (0-based, `< workers()`).
-    async fn writer(&self, worker: usize) -> Result<Box<dyn Target>>;
-    /// Every writer finished: make the run's data visible (atomically where possible).
-    async fn commit(&self) -> Result<()>;
-    /// The run failed or was interrupted: discard what the run staged; previous data stays.
-    async fn abort(&self) -> Result<()>;
 }

@@ -1,7 +1,8 @@
 //! `secret` / `secret_region` in any source or target section (the original fastlane's keys):
 //! an AWS Secrets Manager entry holding a JSON object with `host`, `port`, `username` and
 //! `password` (the layout RDS uses; `dbname` too; `service_account_json` for BigQuery), whose
-//! fields fill what the section leaves out.
+//! fields fill what the section leaves out. Each connector declares which of its keys a
+//! secret's fields fill ([`SecretField`], in its `SECRET_FIELDS`).
 //! What the section sets itself always wins.
 //!
 //! The runtime validates a section with [`relax_required`] (a secret may still provide the
@@ -18,27 +19,35 @@ pub const SECRET_KEY: &str = "secret";
 /// The key naming the secret's region (default: the standard AWS region chain).
 pub const SECRET_REGION_KEY: &str = "secret_region";
 
-/// A secret's fields and the config keys each may fill, in order of preference: the first key
-/// the connector's schema has is filled.
-const FILLS: &[(&str, &[&str])] = &[
-    ("host", &["host"]),
-    ("port", &["port"]),
-    ("username", &["username", "user"]),
-    ("user", &["user", "username"]),
-    ("password", &["password"]),
-    ("dbname", &["db", "database"]),
-    // A Google service-account key kept as a JSON string (the original's BigQuery secret).
-    ("service_account_json", &["service_account_json"]),
-];
+/// A field of a secret and the config key it fills: only when the section leaves the key out,
+/// and sets none of `unless` (another way of saying the same thing: a connection URL instead of
+/// host and port, an InfluxDB `bucket` instead of its `database`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecretField {
+    /// The field in the secret's JSON object (`host`, `dbname`, …).
+    pub secret: &'static str,
+    /// The config key it fills (`host`, `db`, …).
+    pub key: &'static str,
+    /// Keys that, set in the section, mean `key` is not filled.
+    pub unless: &'static [&'static str],
+}
 
-/// Config keys a secret never fills when the section already sets another way of saying the
-/// same thing (a connection URL instead of host and port, an InfluxDB `bucket` instead of its
-/// `database`).
-const SAID_OTHERWISE: &[(&str, &[&str])] = &[
-    ("host", &["url", "uri"]),
-    ("port", &["url", "uri"]),
-    ("database", &["bucket"]),
-];
+impl SecretField {
+    /// Field `secret` fills key `key`.
+    pub const fn new(secret: &'static str, key: &'static str) -> Self {
+        Self {
+            secret,
+            key,
+            unless: &[],
+        }
+    }
+
+    /// …unless the section sets one of `keys`.
+    pub const fn unless(mut self, keys: &'static [&'static str]) -> Self {
+        self.unless = keys;
+        self
+    }
+}
 
 /// The secret a section names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +57,11 @@ pub struct SecretRef {
     /// Its region, when not the default one.
     pub region: Option<String>,
 }
+
+/// What a region name may look like: AWS's (`eu-west-1`) and the names S3-compatible stores
+/// use (`auto`, `garage`); never whitespace, a slash or a control character, which the SDK
+/// would put in a host name or a signature.
+pub const REGION_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_-]*$";
 
 /// `schema` (a connector's config schema) with the `secret` and `secret_region` keys added.
 pub fn with_secret_keys(schema: schemars::Schema) -> schemars::Schema {
@@ -69,7 +83,7 @@ pub fn with_secret_keys(schema: schemars::Schema) -> schemars::Schema {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 64,
-                "pattern": crate::aws::REGION_PATTERN,
+                "pattern": REGION_PATTERN,
                 "description": "Region of `secret` (default: AWS_REGION or the profile's)."
             }),
         );
@@ -77,16 +91,12 @@ pub fn with_secret_keys(schema: schemars::Schema) -> schemars::Schema {
     schemars::Schema::try_from(value).unwrap_or_else(|_| schemars::Schema::default())
 }
 
-/// `schema` without the required keys a secret could provide: how a section that names a
-/// secret is checked before the secret is read.
-pub fn relax_required(schema: schemars::Schema) -> schemars::Schema {
+/// `schema` without the required keys a secret could provide (`fields`): how a section that
+/// names a secret is checked before the secret is read.
+pub fn relax_required(schema: schemars::Schema, fields: &[SecretField]) -> schemars::Schema {
     let mut value = schema.to_value();
     if let Some(required) = value.get_mut("required").and_then(Value::as_array_mut) {
-        required.retain(|key| {
-            !FILLS
-                .iter()
-                .any(|(_, keys)| keys.iter().any(|k| Some(*k) == key.as_str()))
-        });
+        required.retain(|key| !fields.iter().any(|f| Some(f.key) == key.as_str()));
     }
     schemars::Schema::try_from(value).unwrap_or_else(|_| schemars::Schema::default())
 }
@@ -112,29 +122,31 @@ pub fn without_reference(section: &Value) -> Value {
 }
 
 /// The section ready for its connector: without the `secret` keys and, when it names a secret,
-/// with the secret's fields filling the keys of `schema` it leaves out. `path` is the section's
-/// config path (`source.mysql`).
+/// with the secret's fields filling the keys it leaves out (`fields`, the connector's; `schema`
+/// gives each key's type). `path` is the section's config path (`source.mysql`).
 /// Also returns the keys the secret filled (whose values must never be shown).
 pub async fn resolve(
     section: &Value,
     path: &str,
+    fields: &[SecretField],
     schema: &schemars::Schema,
 ) -> Result<(Value, Vec<String>)> {
     let Some(secret) = reference(section) else {
         return Ok((without_reference(section), Vec::new()));
     };
-    let fields = fetch(&secret, path).await?;
+    let values = fetch(&secret, path).await?;
     let mut filled = without_reference(section);
-    let keys = fill(&mut filled, &fields, schema);
+    let keys = fill(&mut filled, &values, fields, schema);
     Ok((filled, keys))
 }
 
-/// Copy the secret's fields into the keys `section` leaves out (those `schema` knows); returns
-/// the keys filled. A section naming its password's environment variable (`password_env`)
-/// keeps it: the secret's password does not override that choice.
+/// Copy the secret's `values` into the keys `section` leaves out, as the connector's `fields`
+/// say; returns the keys filled. A section naming its password's environment variable
+/// (`password_env`) keeps it: the secret's password does not override that choice.
 pub fn fill(
     section: &mut Value,
-    fields: &Map<String, Value>,
+    values: &Map<String, Value>,
+    fields: &[SecretField],
     schema: &schemars::Schema,
 ) -> Vec<String> {
     let mut filled = Vec::new();
@@ -148,28 +160,20 @@ pub fn fill(
         return filled;
     };
     let password_from_env = target.get("password_env").is_some_and(|v| !v.is_null());
-    for (field, keys) in FILLS {
-        if *field == "password" && password_from_env {
+    for field in fields {
+        if field.key == "password" && password_from_env {
             continue;
         }
-        let Some(value) = fields.get(*field).filter(|v| !v.is_null()) else {
+        let Some(value) = values.get(field.secret).filter(|v| !v.is_null()) else {
             continue;
         };
-        let Some(key) = keys.iter().find(|k| properties.contains_key(**k)) else {
-            continue;
-        };
-        if target.get(*key).is_some_and(|v| !v.is_null()) {
+        let set = |k: &str| target.get(k).is_some_and(|v| !v.is_null());
+        if set(field.key) || field.unless.iter().any(|k| set(k)) {
             continue;
         }
-        let set = |k: &&str| target.get(*k).is_some_and(|v| !v.is_null());
-        if SAID_OTHERWISE
-            .iter()
-            .any(|(filled, instead)| filled == key && instead.iter().any(set))
-        {
-            continue;
-        }
-        target.insert((*key).to_string(), typed(value, &properties[*key]));
-        filled.push((*key).to_string());
+        let property = properties.get(field.key).unwrap_or(&Value::Null);
+        target.insert(field.key.to_string(), typed(value, property));
+        filled.push(field.key.to_string());
     }
     filled
 }
@@ -256,7 +260,7 @@ pub async fn fetch(secret: &SecretRef, path: &str) -> Result<Map<String, Value>>
     ))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "mysql", feature = "influxdb", feature = "bigquery"))]
 mod tests {
     use serde_json::json;
 
@@ -286,7 +290,12 @@ mod tests {
             "host": "ignored", "port": "3307", "username": "app", "password": "s3cret",
             "dbname": "shop", "engine": "mysql"
         });
-        let filled = fill(&mut section, fields.as_object().unwrap(), &schema());
+        let filled = fill(
+            &mut section,
+            fields.as_object().unwrap(),
+            crate::mysql::SECRET_FIELDS,
+            &schema(),
+        );
         assert_eq!(filled, ["port", "username", "password", "db"]);
         assert_eq!(
             section,
@@ -300,11 +309,12 @@ mod tests {
     #[test]
     fn a_numeric_password_becomes_text_and_password_env_keeps_its_choice() {
         let fields = json!({ "password": 12345678, "username": "app" });
+        let mysql = crate::mysql::SECRET_FIELDS;
         let mut section = json!({ "host": "h" });
-        fill(&mut section, fields.as_object().unwrap(), &schema());
+        fill(&mut section, fields.as_object().unwrap(), mysql, &schema());
         assert_eq!(section["password"], json!("12345678"));
         let mut section = json!({ "host": "h", "password_env": "DB_PW" });
-        let filled = fill(&mut section, fields.as_object().unwrap(), &schema());
+        let filled = fill(&mut section, fields.as_object().unwrap(), mysql, &schema());
         assert_eq!(filled, ["username"]);
         assert!(section.get("password").is_none());
     }
@@ -322,7 +332,8 @@ mod tests {
         .unwrap();
         let fields = json!({ "host": "h", "port": 8086, "user": "w", "dbname": "d" });
         let mut section = json!({ "url": "http://influx:8086", "bucket": "b" });
-        let filled = fill(&mut section, fields.as_object().unwrap(), &schema);
+        let influx = <crate::influxdb::InfluxTarget as crate::TargetConnector>::SECRET_FIELDS;
+        let filled = fill(&mut section, fields.as_object().unwrap(), influx, &schema);
         assert_eq!(filled, ["user"]);
         assert_eq!(
             section,
@@ -340,7 +351,8 @@ mod tests {
         let key = json!({ "type": "service_account", "client_email": "etl@p.iam" });
         let fields = json!({ "service_account_json": key.clone(), "host": "unused" });
         let mut section = json!({});
-        let filled = fill(&mut section, fields.as_object().unwrap(), &schema);
+        let bigquery = <crate::bigquery::BigQuerySource as crate::SourceConnector>::SECRET_FIELDS;
+        let filled = fill(&mut section, fields.as_object().unwrap(), bigquery, &schema);
         assert_eq!(filled, ["service_account_json"]);
         let text = section["service_account_json"].as_str().unwrap();
         assert_eq!(serde_json::from_str::<Value>(text).unwrap(), key);
@@ -350,7 +362,7 @@ mod tests {
     fn the_schema_gains_the_secret_keys_and_loses_what_a_secret_provides() {
         let with = with_secret_keys(schema());
         assert!(with.as_value()["properties"]["secret"].is_object());
-        let relaxed = relax_required(with);
+        let relaxed = relax_required(with, crate::mysql::SECRET_FIELDS);
         assert_eq!(relaxed.as_value()["required"], json!(["table"]));
         let section = json!({ "secret": "prod/db", "secret_region": "eu-west-1", "table": "t" });
         assert_eq!(

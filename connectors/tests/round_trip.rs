@@ -12,13 +12,18 @@ use arrow::array::{
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit};
 use fastlane_connectors::{
-    source_entry, target_entry, ConnectorError, Result, SourceContext, TargetContext,
+    source_entry, target_entry, ConnectorError, ReplicationMode, Result, SourceContext,
+    TargetContext,
 };
 use serde_json::{json, Value};
 
 async fn read_all(config: Value) -> Result<Vec<RecordBatch>> {
     let entry = source_entry("file").expect("file source registered");
-    let mut source = (entry.open)(config, SourceContext::default()).await?;
+    let context = SourceContext::default();
+    let mut source = entry
+        .parse(&config, context.replication_mode)?
+        .open(context)
+        .await?;
     let mut batches = Vec::new();
     while let Some(batch) = source.extract().await? {
         batches.push(batch);
@@ -32,13 +37,16 @@ async fn write_all(config: Value, batches: &[RecordBatch]) -> Result<()> {
         run_id: "test-run".into(),
         ..Default::default()
     };
-    let destination = (entry.open)(config, context).await?;
-    let mut writer = destination.writer(0).await?;
+    let target = entry
+        .parse(&config, context.replication_mode)?
+        .open(context)
+        .await?;
+    let mut writer = target.writer(0).await?;
     for batch in batches {
         writer.load(batch.clone()).await?;
     }
     writer.finish().await?;
-    destination.commit().await
+    target.commit().await
 }
 
 fn concat(batches: &[RecordBatch]) -> RecordBatch {
@@ -346,12 +354,15 @@ async fn generated_orders_survive_a_parquet_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orders.parquet");
     let generate = source_entry("generate").unwrap();
-    let mut source = (generate.open)(
-        json!({ "rows": 5000, "batch_size": 1024 }),
-        SourceContext::default(),
-    )
-    .await
-    .unwrap();
+    let mut source = generate
+        .parse(
+            &json!({ "rows": 5000, "batch_size": 1024 }),
+            ReplicationMode::FullTable,
+        )
+        .unwrap()
+        .open(SourceContext::default())
+        .await
+        .unwrap();
     let mut batches = Vec::new();
     while let Some(batch) = source.extract().await.unwrap() {
         batches.push(batch);
@@ -369,7 +380,10 @@ async fn empty_source_writes_a_typed_empty_parquet_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("empty.parquet");
     let generate = source_entry("generate").unwrap();
-    let mut source = (generate.open)(json!({ "rows": 0 }), SourceContext::default())
+    let mut source = generate
+        .parse(&json!({ "rows": 0 }), ReplicationMode::FullTable)
+        .unwrap()
+        .open(SourceContext::default())
         .await
         .unwrap();
     let mut batches = Vec::new();
@@ -416,11 +430,11 @@ async fn config_errors_name_the_key() {
 fn every_config_key_is_documented_in_the_schema() {
     let schemas = fastlane_connectors::SOURCES
         .iter()
-        .map(|e| (e.name, (e.config_schema)()))
+        .map(|e| (e.name(), e.schema()))
         .chain(
             fastlane_connectors::TARGETS
                 .iter()
-                .map(|e| (e.name, (e.config_schema)())),
+                .map(|e| (e.name(), e.schema())),
         );
     for (name, schema) in schemas {
         let schema = schema.as_value();

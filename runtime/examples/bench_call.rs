@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use fastlane::connectors::{self, SourceContext};
+use fastlane::connectors::{registry, SourceContext};
 use fastlane::wasm::{SandboxLimits, TransformRuntime};
 
 #[tokio::main]
@@ -16,10 +16,8 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("usage: bench_call COMPONENT.wasm [ROWS] [CALLS]"))?;
     let rows: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(65536);
     let calls: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(100);
-    let entry = connectors::source_entry("generate")
-        .ok_or_else(|| anyhow::anyhow!("no generate source"))?;
     let config = serde_json::json!({ "rows": rows, "batch_size": rows });
-    let mut source = (entry.open)(config, SourceContext::default()).await?;
+    let mut source = registry::open_source("generate", &config, SourceContext::default()).await?;
     let batch = source
         .extract()
         .await?

@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
-use anyhow::{anyhow, Context};
-use fastlane_connectors::{source_entry, SourceContext};
+use anyhow::Context;
+use fastlane_connectors::{registry, SourceContext};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -22,9 +22,9 @@ async fn main() -> anyhow::Result<()> {
         Some(name) => name,
         None => sections.keys().next().cloned().context("empty `source`")?,
     };
-    let entry = source_entry(&name).ok_or_else(|| anyhow!("no source `{name}`"))?;
     let started = Instant::now();
-    let mut source = (entry.open)(sections[&name].clone(), SourceContext::default()).await?;
+    let mut source =
+        registry::open_source(&name, &sections[&name], SourceContext::default()).await?;
     let (mut rows, mut batches, mut bytes) = (0usize, 0usize, 0usize);
     while let Some(batch) = source.extract().await? {
         rows += batch.num_rows();

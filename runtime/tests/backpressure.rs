@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use arrow::array::RecordBatch;
 use async_trait::async_trait;
-use fastlane::connectors::{self, Destination, ReplicationMode, SourceContext, Target};
-use fastlane::monitor::{memory_usage, RunMetrics};
-use fastlane::pipeline::{Pipeline, RunStatus, Shutdown};
+use fastlane::connectors::{self, registry, SourceContext, Target, Writer};
+use fastlane::metrics::{memory_usage, RunMetrics};
+use fastlane::pipeline::{Pipeline, Shutdown};
 
-struct SlowDestination {
+struct SlowTarget {
     rows: Arc<AtomicU64>,
     metrics: Arc<RunMetrics>,
     ahead: Arc<AtomicU64>,
@@ -27,7 +27,7 @@ struct SlowWriter {
 }
 
 #[async_trait]
-impl Target for SlowWriter {
+impl Writer for SlowWriter {
     async fn load(&mut self, batch: RecordBatch) -> connectors::Result<()> {
         tokio::time::sleep(Duration::from_millis(4)).await;
         let ahead = self.metrics.extracted.batches().saturating_sub(self.loaded);
@@ -43,11 +43,11 @@ impl Target for SlowWriter {
 }
 
 #[async_trait]
-impl Destination for SlowDestination {
+impl Target for SlowTarget {
     fn target_id(&self) -> String {
         "slow".into()
     }
-    async fn writer(&self, _: usize) -> connectors::Result<Box<dyn Target>> {
+    async fn writer(&self, _: usize) -> connectors::Result<Box<dyn Writer>> {
         Ok(Box::new(SlowWriter {
             rows: self.rows.clone(),
             loaded: 0,
@@ -66,9 +66,8 @@ impl Destination for SlowDestination {
 /// Run `rows` generated rows into the slow target; (most batches the source was ever ahead of
 /// the target, peak RSS growth in bytes).
 async fn run(rows: u64) -> (u64, u64) {
-    let entry = connectors::source_entry("generate").unwrap();
     let config = serde_json::json!({ "rows": rows, "batch_size": 20_000 });
-    let source = (entry.open)(config, SourceContext::default())
+    let source = registry::open_source("generate", &config, SourceContext::default())
         .await
         .unwrap();
     let loaded = Arc::new(AtomicU64::new(0));
@@ -76,7 +75,7 @@ async fn run(rows: u64) -> (u64, u64) {
     let ahead = Arc::new(AtomicU64::new(0));
     let pipeline = Pipeline {
         source,
-        destination: Box::new(SlowDestination {
+        target: Box::new(SlowTarget {
             rows: loaded.clone(),
             metrics: metrics.clone(),
             ahead: ahead.clone(),
@@ -84,8 +83,6 @@ async fn run(rows: u64) -> (u64, u64) {
         transform: None,
         max_buffered_batches: 2,
         add_op_fields: false,
-        replication_mode: ReplicationMode::FullTable,
-        allow_empty: false,
     };
     let (baseline, _) = memory_usage();
     let peak = Arc::new(AtomicU64::new(baseline));
@@ -98,9 +95,9 @@ async fn run(rows: u64) -> (u64, u64) {
             }
         })
     };
-    let outcome = pipeline.run(Shutdown::default(), metrics).await;
+    let drained = pipeline.run(Shutdown::default(), metrics).await;
     sampler.abort();
-    assert_eq!(outcome.status, RunStatus::Completed, "{:?}", outcome.error);
+    assert_eq!(drained.failure, None);
     assert_eq!(loaded.load(Ordering::Relaxed), rows, "rows lost");
     (
         ahead.load(Ordering::Relaxed),

@@ -138,9 +138,9 @@ async fn open_fails_only_to_connect(resolved: &config::ResolvedConfig) -> Result
         )),
         _ => Ok(()),
     };
-    let source = registry::source_entry(&resolved.source_type).expect("a known source");
-    let opening = (source.open)(
-        resolved.source.clone(),
+    let opening = registry::open_source(
+        &resolved.source_type,
+        &resolved.source,
         SourceContext {
             replication_mode: mode,
             resume_after: None,
@@ -149,9 +149,9 @@ async fn open_fails_only_to_connect(resolved: &config::ResolvedConfig) -> Result
     if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(1), opening).await {
         config_error("source", e)?;
     }
-    let target = registry::target_entry(&resolved.target_type).expect("a known target");
-    let opening = (target.open)(
-        resolved.target.clone(),
+    let opening = registry::open_target(
+        &resolved.target_type,
+        &resolved.target,
         TargetContext {
             replication_mode: mode,
             run_id: "fuzz".into(),

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{assert_fails, assert_ok, cache_dir, text, wasm};
-use fastlane::monitor::reporter::pipeline_id;
+use fastlane::run::pipeline_id;
 use fastlane_connectors::aws_test_support::TestAws;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -9,14 +9,17 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use async_trait::async_trait;
 use common::*;
-use fastlane::connectors::{self, Destination, ReplicationMode, SourceContext, Target};
-use fastlane::monitor::RunMetrics;
-use fastlane::pipeline::{Pipeline, RunStatus, Shutdown};
+use fastlane::connectors::{self, registry, ReplicationMode, SourceContext, Target, Writer};
+use fastlane::metrics::RunMetrics;
+use fastlane::pipeline::{Pipeline, Shutdown};
+use fastlane::run::commit::Settle;
+use fastlane::run::Observers;
+use fastlane_wire::model::RunStatus;
 use serde_json::json;
 
-/// A destination whose writer fails on its `fail_at`-th batch, recording commit/abort.
+/// A target whose writer fails on its `fail_at`-th batch, recording commit/abort.
 #[derive(Default)]
-struct FailingDestination {
+struct FailingTarget {
     fail_at: usize,
     committed: Arc<AtomicBool>,
     aborted: Arc<AtomicBool>,
@@ -28,7 +31,7 @@ struct FailingWriter {
 }
 
 #[async_trait]
-impl Target for FailingWriter {
+impl Writer for FailingWriter {
     async fn load(&mut self, _batch: RecordBatch) -> connectors::Result<()> {
         if self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
             return Err(connectors::ConnectorError::Other(
@@ -43,11 +46,11 @@ impl Target for FailingWriter {
 }
 
 #[async_trait]
-impl Destination for FailingDestination {
+impl Target for FailingTarget {
     fn target_id(&self) -> String {
         "failing".into()
     }
-    async fn writer(&self, _worker: usize) -> connectors::Result<Box<dyn Target>> {
+    async fn writer(&self, _worker: usize) -> connectors::Result<Box<dyn Writer>> {
         Ok(Box::new(FailingWriter {
             seen: Arc::default(),
             fail_at: self.fail_at,
@@ -65,28 +68,36 @@ impl Destination for FailingDestination {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_target_fails_the_run_and_rolls_back() {
-    let entry = connectors::source_entry("generate").unwrap();
-    let source = (entry.open)(
-        json!({ "rows": 100_000, "batch_size": 1000 }),
+    let source = registry::open_source(
+        "generate",
+        &json!({ "rows": 100_000, "batch_size": 1000 }),
         SourceContext::default(),
     )
     .await
     .unwrap();
-    let destination = FailingDestination {
+    let target = FailingTarget {
         fail_at: 3,
         ..Default::default()
     };
-    let (committed, aborted) = (destination.committed.clone(), destination.aborted.clone());
+    let (committed, aborted) = (target.committed.clone(), target.aborted.clone());
     let pipeline = Pipeline {
         source,
-        destination: Box::new(destination),
+        target: Box::new(target),
         transform: None,
         max_buffered_batches: 4,
         add_op_fields: false,
-        replication_mode: ReplicationMode::FullTable,
-        allow_empty: false,
     };
-    let outcome = pipeline.run(Shutdown::default(), RunMetrics::new()).await;
+    let (shutdown, metrics) = (Shutdown::default(), RunMetrics::new());
+    let drained = pipeline.run(shutdown.clone(), metrics.clone()).await;
+    let outcome = Settle {
+        mode: ReplicationMode::FullTable,
+        allow_empty: false,
+        shutdown: &shutdown,
+        progress: metrics.progress(),
+        observers: &Observers::new(),
+    }
+    .settle(drained)
+    .await;
     assert_eq!(outcome.status, RunStatus::Failed);
     let error = outcome.error.unwrap();
     assert!(
@@ -95,7 +106,7 @@ async fn a_failing_target_fails_the_run_and_rolls_back() {
     );
     assert!(
         aborted.load(Ordering::SeqCst),
-        "the destination was not rolled back"
+        "the target was not rolled back"
     );
     assert!(
         !committed.load(Ordering::SeqCst),

@@ -7,7 +7,6 @@ use poem_openapi::{Enum, Object, Union};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-
 /// Longest offset (start or end) stored, in characters.
 pub const MAX_OFFSET_CHARS: usize = 1000;
 /// Longest name (transform, log origin) stored, in characters.

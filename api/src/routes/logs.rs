@@ -34,7 +34,10 @@ impl LogsApi {
         let lines = body.0;
         check_items(lines.len())?;
         self.0.require_run(&run_id.0).await?;
-        let rows = lines.iter().map(|l| crate::rows::log_row(l, &run_id.0)).collect();
+        let rows = lines
+            .iter()
+            .map(|l| crate::rows::log_row(l, &run_id.0))
+            .collect();
         self.0.ingest(&run_id.0, Rows::Logs(rows)).await?;
         Ok(Stored::Created(Json(Accepted {
             accepted: lines.len() as u64,

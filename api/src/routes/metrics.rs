@@ -52,7 +52,10 @@ impl MetricsApi {
         let samples = body.0;
         check_items(samples.len())?;
         self.0.require_run(&run_id.0).await?;
-        let rows = samples.iter().map(|s| crate::rows::sample_row(s, &run_id.0)).collect();
+        let rows = samples
+            .iter()
+            .map(|s| crate::rows::sample_row(s, &run_id.0))
+            .collect();
         self.0.ingest(&run_id.0, Rows::Samples(rows)).await?;
         Ok(Stored::Created(Json(Accepted {
             accepted: samples.len() as u64,

@@ -34,10 +34,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// servers accept any, and the signature only needs one.
 const FALLBACK_REGION: &str = "us-east-1";
 
-/// What a region name may look like: AWS's (`eu-west-1`) and the names S3-compatible stores
-/// use (`auto`, `garage`); never whitespace, a slash or a control character, which the SDK
-/// would put in a host name or a signature.
-pub const REGION_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_-]*$";
+pub use crate::secrets::REGION_PATTERN;
 
 /// Whether `region` is a usable region name (see [`REGION_PATTERN`]).
 pub fn valid_region(region: &str) -> bool {

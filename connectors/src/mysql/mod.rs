@@ -2,7 +2,12 @@
 //! queries, and the type mapping.
 
 pub(crate) mod catalog;
+pub mod source;
+pub mod target;
 pub(crate) mod types;
+
+pub use source::MySqlSource;
+pub use target::MySqlTarget;
 
 use std::time::Duration;
 
@@ -15,6 +20,16 @@ use crate::{ConnectorError, Result};
 pub(crate) fn default_port() -> u16 {
     3306
 }
+
+/// What a Secrets Manager entry in the layout RDS uses fills in a `mysql` section.
+pub(crate) const SECRET_FIELDS: &[crate::secrets::SecretField] = &[
+    crate::secrets::SecretField::new("host", "host"),
+    crate::secrets::SecretField::new("port", "port"),
+    crate::secrets::SecretField::new("username", "username"),
+    crate::secrets::SecretField::new("user", "username"),
+    crate::secrets::SecretField::new("password", "password"),
+    crate::secrets::SecretField::new("dbname", "db"),
+];
 
 /// Idle seconds after which the server may close one of our connections.
 const SESSION_WAIT_TIMEOUT_S: u32 = 86_400;

@@ -26,14 +26,14 @@ pub(crate) fn connectors(args: ConnectorsArgs) -> u8 {
                 "source",
                 SOURCES
                     .iter()
-                    .map(|e| (e.name, e.description, e.schema()))
+                    .map(|e| (e.name(), e.description(), e.schema()))
                     .collect::<Vec<_>>(),
             ),
             (
                 "target",
                 TARGETS
                     .iter()
-                    .map(|e| (e.name, e.description, e.schema()))
+                    .map(|e| (e.name(), e.description(), e.schema()))
                     .collect(),
             ),
         ] {
@@ -55,11 +55,11 @@ pub(crate) fn connectors(args: ConnectorsArgs) -> u8 {
         let (kind, bare) = name.split_once(':').unwrap_or(("", name.as_str()));
         let source = SOURCES
             .iter()
-            .find(|e| e.name == bare && kind != "target")
+            .find(|e| e.name() == bare && kind != "target")
             .map(|e| e.schema());
         let target = TARGETS
             .iter()
-            .find(|e| e.name == bare && kind != "source")
+            .find(|e| e.name() == bare && kind != "source")
             .map(|e| e.schema());
         match (source, target) {
             (Some(s), Some(t)) => Some(serde_json::json!({ "source": s, "target": t })),

@@ -4,12 +4,11 @@
 /// server echoed): everything the CLI prints on stderr goes through it.
 macro_rules! say {
     ($($arg:tt)*) => {
-        eprintln!("{}", fastlane_api::redact::redact_text(&format!($($arg)*)))
+        eprintln!("{}", fastlane_wire::redact::redact_text(&format!($($arg)*)))
     };
 }
 
 mod connectors;
-mod prepare;
 mod run;
 mod serve;
 mod show;
@@ -64,7 +63,7 @@ pub struct PipelineArgs {
     /// Source type (a key of the config's `source` section, e.g. `file`, `generate`).
     #[arg(long)]
     source: Option<String>,
-    /// Target type (a key of the config's `target` section, e.g. `file`).
+    /// Writer type (a key of the config's `target` section, e.g. `file`).
     #[arg(long)]
     target: Option<String>,
     /// Transform component (.wasm); overrides `transform.wasm`.
@@ -173,7 +172,7 @@ pub(crate) fn print_out(text: &str) {
 
 /// Parse the command line and run the command; the process's exit code.
 pub fn main() -> ExitCode {
-    crate::monitor::mark_process_start();
+    crate::metrics::mark_process_start();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

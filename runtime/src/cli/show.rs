@@ -29,10 +29,8 @@ pub(crate) async fn show(args: ShowArgs) -> u8 {
 }
 
 async fn print(args: &ShowArgs) -> anyhow::Result<()> {
-    let entry = registry::source_entry("file")
-        .ok_or_else(|| anyhow::anyhow!("this build has no file source"))?;
     let config = serde_json::json!({ "path": args.path.display().to_string(), "batch_size": args.rows.clamp(1, 65536) });
-    let mut source = (entry.open)(config, SourceContext::default()).await?;
+    let mut source = registry::open_source("file", &config, SourceContext::default()).await?;
     let mut shown = Vec::new();
     let mut total = 0usize;
     while let Some(batch) = source.extract().await? {

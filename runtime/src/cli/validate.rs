@@ -1,7 +1,8 @@
 //! `fastlane validate`: the config and the transform checked, nothing connected or moved.
 
-use super::{prepare, PipelineArgs, EXIT_CONFIG, EXIT_FAILED};
+use super::{PipelineArgs, EXIT_CONFIG, EXIT_FAILED};
 use crate::config;
+use crate::run::transform::prepare;
 
 /// Check the config, then the component (world, `describe`, config schema, `init`).
 pub(crate) async fn validate(args: PipelineArgs) -> u8 {
@@ -17,7 +18,7 @@ pub(crate) async fn validate(args: PipelineArgs) -> u8 {
         "config ok: source {} → target {}",
         resolved.source_type, resolved.target_type
     );
-    match tokio::task::block_in_place(|| prepare::transform(&resolved, args.cache_dir.clone())) {
+    match tokio::task::block_in_place(|| prepare(&resolved, args.cache_dir.clone())) {
         Ok(Some(t)) => {
             println!(
                 "transform ok: {} {} ({}), {} worker(s), sha256 {}",

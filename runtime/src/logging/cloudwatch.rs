@@ -12,9 +12,7 @@
 
 mod batch;
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::config::retry::RetryConfig;
@@ -23,18 +21,18 @@ use aws_sdk_cloudwatchlogs::types::{InputLogEvent, RejectedLogEventsInfo};
 use aws_sdk_cloudwatchlogs::Client;
 use fastlane_connectors::aws::{describe, Connection};
 use fastlane_connectors::ConnectorError;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::RunIdentity;
 use crate::config::LogsConfig;
-use crate::monitor::log_tap::{self, Attachment};
+use crate::observe::outbox::{self, Bounded, Outbox, Overflow};
+use crate::run::{Observer, RunEvent};
 
 pub use self::batch::{
-    check_log_group_name, log_group_name, log_stream_name, take_batch, LogEvent,
-    EVENT_OVERHEAD_BYTES, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES,
-    MAX_EVENT_MESSAGE_BYTES,
+    log_group_name, log_stream_name, take_batch, LogEvent, EVENT_OVERHEAD_BYTES, MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_EVENT_MESSAGE_BYTES,
 };
 
 /// How long events gather before a call (unless a call's worth is already waiting).
@@ -50,9 +48,8 @@ const ATTEMPTS: u32 = 3;
 pub struct CloudWatchSink {
     group: String,
     stream: String,
-    shared: Arc<Shared>,
+    outbox: Arc<Outbox<LogEvent>>,
     task: JoinHandle<()>,
-    tap: Option<Attachment>,
 }
 
 impl CloudWatchSink {
@@ -65,67 +62,78 @@ impl CloudWatchSink {
             .clone()
             .unwrap_or_else(|| log_group_name(&run.pipeline_id));
         let stream = log_stream_name(run.started_at, &run.run_id);
-        let shared = Arc::new(Shared::default());
+        let queue = Bounded::new(QUEUE_EVENTS, Overflow::DropNewest)
+            .with_bytes(QUEUE_BYTES, LogEvent::size);
+        let outbox = Arc::new(Outbox::new(queue, (MAX_BATCH_EVENTS, MAX_BATCH_BYTES)));
         let shipper = Shipper {
             group: group.clone(),
             stream: stream.clone(),
             region: logs.cloudwatch_region.clone(),
             endpoint_url: logs.cloudwatch_endpoint_url.clone(),
-            shared: Arc::clone(&shared),
+            outbox: Arc::clone(&outbox),
             ready: false,
             outage: false,
         };
         let task = tokio::spawn(shipper.run());
-        let tap = {
-            let shared = Arc::clone(&shared);
-            log_tap::attach(move |event| shared.push(LogEvent::from_tapped(&event)))
-        };
         Self {
             group,
             stream,
-            shared,
+            outbox,
             task,
-            tap: Some(tap),
         }
     }
 
     /// Where the lines go, for messages.
-    pub fn destination(&self) -> String {
+    fn place(&self) -> String {
         format!(
             "CloudWatch Logs (group {}, stream {})",
             self.group, self.stream
         )
     }
 
-    /// Take no more lines; the task sends what is buffered, then ends.
-    pub fn close(&mut self) {
-        self.tap = None;
-        self.shared.finishing.store(true, Ordering::Release);
-        self.shared.wake.notify_one();
-    }
-
-    /// Wait until the task has sent everything (or given it up).
-    pub async fn drained(&mut self) {
-        let _ = (&mut self.task).await;
-    }
-
     /// Stop the task; a warning when some lines never reached CloudWatch.
-    pub fn warnings(&self) -> Vec<String> {
+    fn warnings(&self) -> Vec<String> {
         self.task.abort();
-        let state = self.shared.lock();
-        let lost = state.dropped + state.failed + state.in_flight + state.queue.len() as u64;
+        let state = self.outbox.lock();
+        let lost = state.lost();
         if lost == 0 {
             return Vec::new();
         }
         vec![format!(
             "{lost} of {} log lines could not be delivered to {} (cause: {})",
-            lost + state.delivered,
-            self.destination(),
+            lost + state.tally.delivered,
+            self.place(),
             state
+                .tally
                 .last_error
                 .as_deref()
                 .unwrap_or("the log buffer was full or the drain timeout ran out")
         )]
+    }
+}
+
+#[async_trait::async_trait]
+impl Observer for CloudWatchSink {
+    fn on_event(&self, event: &RunEvent) {
+        match event {
+            RunEvent::Log(line) => self.outbox.push(LogEvent::from_tapped(line)),
+            RunEvent::Finished(_) => self.outbox.finish(),
+            _ => {}
+        }
+    }
+
+    fn destination(&self) -> Option<String> {
+        Some(self.place())
+    }
+
+    async fn finish(
+        mut self: Box<Self>,
+        deadline: Duration,
+        give_up: CancellationToken,
+    ) -> Vec<String> {
+        self.outbox.finish();
+        outbox::drain(&mut self.task, deadline, give_up).await;
+        self.warnings()
     }
 }
 
@@ -135,93 +143,13 @@ impl Drop for CloudWatchSink {
     }
 }
 
-/// What the tap and the task share.
-#[derive(Default)]
-struct Shared {
-    state: Mutex<State>,
-    /// A call's worth is waiting, or the run is finishing.
-    wake: Notify,
-    /// The run is over: send what is left and end.
-    finishing: AtomicBool,
-}
-
-#[derive(Default)]
-struct State {
-    queue: VecDeque<LogEvent>,
-    /// Bytes of the queued events, counted as CloudWatch does.
-    queued_bytes: usize,
-    /// Events of the call under way.
-    in_flight: u64,
-    delivered: u64,
-    /// Events refused by a full buffer.
-    dropped: u64,
-    /// Events of calls given up, or refused by CloudWatch.
-    failed: u64,
-    /// No client could be set up: nothing will be sent.
-    closed: bool,
-    last_error: Option<String>,
-}
-
-impl Shared {
-    // Nothing may log while holding the lock: the tap pushes under it.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Queue an event (from the thread that logged: never waits on the network).
-    fn push(&self, event: LogEvent) {
-        let call_ready = {
-            let mut state = self.lock();
-            if state.closed {
-                state.failed += 1;
-                return;
-            }
-            let size = event.size();
-            if state.queue.len() >= QUEUE_EVENTS || state.queued_bytes + size > QUEUE_BYTES {
-                state.dropped += 1;
-                return;
-            }
-            state.queued_bytes += size;
-            state.queue.push_back(event);
-            state.full_call_waiting()
-        };
-        if call_ready {
-            self.wake.notify_one();
-        }
-    }
-
-    /// No client: count everything queued (and everything to come) as lost.
-    fn close(&self, error: String) {
-        let mut state = self.lock();
-        state.closed = true;
-        state.failed += state.queue.len() as u64;
-        state.queue.clear();
-        state.queued_bytes = 0;
-        state.last_error = Some(error);
-    }
-}
-
-impl State {
-    fn full_call_waiting(&self) -> bool {
-        self.queue.len() >= MAX_BATCH_EVENTS || self.queued_bytes >= MAX_BATCH_BYTES
-    }
-
-    fn take_batch(&mut self) -> Vec<LogEvent> {
-        let batch = take_batch(&mut self.queue);
-        let bytes: usize = batch.iter().map(LogEvent::size).sum();
-        self.queued_bytes = self.queued_bytes.saturating_sub(bytes);
-        self.in_flight = batch.len() as u64;
-        batch
-    }
-}
-
 /// The background task.
 struct Shipper {
     group: String,
     stream: String,
     region: Option<String>,
     endpoint_url: Option<String>,
-    shared: Arc<Shared>,
+    outbox: Arc<Outbox<LogEvent>>,
     /// The group and the stream exist.
     ready: bool,
     /// An outage was reported and no call has succeeded since.
@@ -234,7 +162,7 @@ impl Shipper {
             Ok(client) => client,
             Err(e) => {
                 tracing::warn!("the run log is not sent to CloudWatch Logs: {e}");
-                self.shared.close(e);
+                self.outbox.close(e);
                 return;
             }
         };
@@ -242,16 +170,15 @@ impl Shipper {
         loop {
             // Read before taking a batch: once it is set, the tap is detached and every event
             // is in the queue.
-            let finishing = self.shared.finishing.load(Ordering::Acquire);
-            let call_waiting = self.shared.lock().full_call_waiting();
-            if !finishing && !call_waiting {
+            let finishing = self.outbox.is_finishing();
+            if !finishing && !self.outbox.call_waiting() {
                 tokio::select! {
                     () = tokio::time::sleep_until(last_call + FLUSH_INTERVAL) => {}
-                    () = self.shared.wake.notified() => continue,
+                    () = self.outbox.woken() => continue,
                 }
             }
             last_call = Instant::now();
-            let batch = self.shared.lock().take_batch();
+            let batch = self.outbox.lock().take_call(take_batch);
             if batch.is_empty() {
                 if finishing {
                     return;
@@ -404,22 +331,17 @@ impl Shipper {
     /// unavailable and when it is back.
     fn settle(&mut self, sent: u64, result: Result<u64, String>) {
         let error = {
-            let mut state = self.shared.lock();
-            state.in_flight = 0;
+            let mut state = self.outbox.lock();
             match result {
                 Ok(refused) => {
-                    state.delivered += sent - refused;
-                    state.failed += refused;
-                    if refused > 0 {
-                        state.last_error = Some(format!(
-                            "CloudWatch refused {refused} events as too old or too new"
-                        ));
-                    }
+                    let cause = (refused > 0).then(|| {
+                        format!("CloudWatch refused {refused} events as too old or too new")
+                    });
+                    state.tally.settle(refused, cause);
                     None
                 }
                 Err(e) => {
-                    state.failed += sent;
-                    state.last_error = Some(e.clone());
+                    state.tally.settle(sent, Some(e.clone()));
                     Some(e)
                 }
             }

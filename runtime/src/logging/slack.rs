@@ -8,26 +8,26 @@
 //! for the monitoring API, and the webhook URL (a secret) never appears in a message.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fastlane_api::redact::redact_text;
-use reqwest::StatusCode;
-use tokio::sync::Notify;
+use fastlane_connectors::retry::{self, Backoff, Verdict};
+use fastlane_wire::model::RunStatus;
+use fastlane_wire::redact::redact_text;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tracing::Level;
 
+use super::tap::{truncate, TappedEvent};
 use super::RunIdentity;
-use crate::config::{LogsConfig, SlackLevel, SLACK_WEBHOOK_ENV};
-use crate::monitor::log_tap::{self, truncate, Attachment, TappedEvent};
+use crate::config::{check_webhook_url, LogsConfig, SlackLevel, SLACK_WEBHOOK_ENV};
+use crate::observe::outbox::{self, Bounded, Outbox, Overflow};
+use crate::run::{Observer, RunEvent};
 
 /// Time limit of one post, from connecting to the end of the answer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-/// Attempts per message (the first included) when Slack may answer later.
-const ATTEMPTS: u32 = 3;
-/// Delay before the first retry; it doubles.
-const RETRY_START: Duration = Duration::from_millis(500);
+/// A message Slack may take later is tried 3 times, 0.5 s then 1 s apart (jittered).
+const RETRY: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(2)).attempts(3);
 /// How long lines gather before they are posted.
 const FLUSH_INTERVAL: Duration = Duration::from_secs(3);
 /// Lines kept while Slack cannot take them; the newest are refused beyond.
@@ -40,17 +40,6 @@ const MESSAGE_BYTES: usize = 3_500;
 const LINE_BYTES: usize = 500;
 /// Longest cause in a failure notice, in bytes.
 const CAUSE_BYTES: usize = 2_000;
-
-/// Whether `url` can be a webhook; what is wrong otherwise (without repeating the URL: it is a
-/// secret).
-pub fn check_webhook_url(url: &str) -> Result<(), String> {
-    let parsed =
-        reqwest::Url::parse(url.trim()).map_err(|e| format!("the webhook is not a URL ({e})"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err("the webhook must be an https:// (or http://) URL".into());
-    }
-    Ok(())
-}
 
 /// The notice of a failed run: pipeline, run, status and cause.
 pub fn failure_notice(run: &RunIdentity, cause: Option<&str>) -> String {
@@ -85,9 +74,11 @@ fn escape(text: &str) -> String {
 /// Posts to a Slack webhook from a background task; see the module doc.
 pub struct SlackSink {
     run: RunIdentity,
-    shared: Arc<Shared>,
+    outbox: Arc<Outbox<String>>,
+    notice: Arc<Mutex<Notice>>,
     task: JoinHandle<()>,
-    tap: Option<Attachment>,
+    /// The lowest level of the lines posted (`None`: only a failed run's notice).
+    lowest: Option<Level>,
 }
 
 impl SlackSink {
@@ -103,7 +94,12 @@ impl SlackSink {
             .user_agent(concat!("fastlane/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
-        let shared = Arc::new(Shared::default());
+        // Lines gather for FLUSH_INTERVAL: the task is woken only by the run's end.
+        let outbox = Arc::new(Outbox::new(
+            Bounded::new(QUEUE_LINES, Overflow::DropNewest),
+            (usize::MAX, usize::MAX),
+        ));
+        let notice = Arc::new(Mutex::new(Notice::None));
         let poster = Poster {
             http,
             webhook: webhook.trim().to_string(),
@@ -112,7 +108,8 @@ impl SlackSink {
                 escape(&run.pipeline_id),
                 escape(&run.run_id)
             ),
-            shared: Arc::clone(&shared),
+            outbox: Arc::clone(&outbox),
+            notice: Arc::clone(&notice),
             failing: false,
         };
         let task = tokio::spawn(poster.run());
@@ -121,62 +118,48 @@ impl SlackSink {
             SlackLevel::Warn => Some(Level::WARN),
             SlackLevel::Info => Some(Level::INFO),
         };
-        let tap = lowest.map(|lowest| {
-            let shared = Arc::clone(&shared);
-            // More verbose levels compare greater: WARN passes ERROR and WARN.
-            log_tap::attach(move |event| {
-                if event.level <= lowest {
-                    shared.push_line(slack_line(&event));
-                }
-            })
-        });
         Ok(Self {
             run: run.clone(),
-            shared,
+            outbox,
+            notice,
             task,
-            tap,
+            lowest,
         })
     }
 
     /// Take no more lines; queue the notice of a failed run (`cause`: its error). The task posts
     /// the notice first, then what is buffered, then ends.
-    pub fn close(&mut self, failed: bool, cause: Option<&str>) {
-        self.tap = None;
+    fn close(&self, failed: bool, cause: Option<&str>) {
         if failed {
-            self.shared.lock().notice = Notice::Queued(failure_notice(&self.run, cause));
+            *lock(&self.notice) = Notice::Queued(failure_notice(&self.run, cause));
         }
-        self.shared.finishing.store(true, Ordering::Release);
-        self.shared.wake.notify_one();
-    }
-
-    /// Wait until the task has posted everything (or given it up).
-    pub async fn drained(&mut self) {
-        let _ = (&mut self.task).await;
+        self.outbox.finish();
     }
 
     /// Stop the task; a warning for the notice and for the lines that never reached Slack.
-    pub fn warnings(&self) -> Vec<String> {
+    fn warnings(&self) -> Vec<String> {
         self.task.abort();
-        let state = self.shared.lock();
+        let state = self.outbox.lock();
         let cause = state
+            .tally
             .last_error
             .as_deref()
             .unwrap_or("the drain timeout ran out");
         let mut warnings = Vec::new();
         if matches!(
-            state.notice,
+            *lock(&self.notice),
             Notice::Queued(_) | Notice::Posting | Notice::Failed
         ) {
             warnings.push(format!(
                 "the failure notice could not be posted to Slack (cause: {cause})"
             ));
         }
-        let lost = state.dropped + state.failed + state.in_flight + state.lines.len() as u64;
+        let lost = state.lost();
         if lost > 0 {
             warnings.push(format!(
                 "{lost} of {} log lines could not be posted to Slack (cause: {})",
-                lost + state.delivered,
-                if state.dropped == lost {
+                lost + state.tally.delivered,
+                if state.queue.dropped == lost {
                     "the buffer was full"
                 } else {
                     cause
@@ -187,34 +170,45 @@ impl SlackSink {
     }
 }
 
+#[async_trait::async_trait]
+impl Observer for SlackSink {
+    fn on_event(&self, event: &RunEvent) {
+        match event {
+            // More verbose levels compare greater: WARN passes ERROR and WARN.
+            RunEvent::Log(line) if self.lowest.is_some_and(|lowest| line.level <= lowest) => {
+                self.outbox.push(slack_line(line));
+            }
+            RunEvent::Finished(outcome) => self.close(
+                outcome.status == RunStatus::Failed,
+                outcome.error.as_deref(),
+            ),
+            _ => {}
+        }
+    }
+
+    fn destination(&self) -> Option<String> {
+        Some(match self.lowest {
+            None => "Slack (if the run fails)".to_string(),
+            Some(level) => format!("Slack (lines at {level} and above; a notice if the run fails)"),
+        })
+    }
+
+    async fn finish(
+        mut self: Box<Self>,
+        deadline: Duration,
+        give_up: CancellationToken,
+    ) -> Vec<String> {
+        // A run that ended before it could tell (it never does) still closes the sink.
+        self.outbox.finish();
+        outbox::drain(&mut self.task, deadline, give_up).await;
+        self.warnings()
+    }
+}
+
 impl Drop for SlackSink {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-/// What the tap, the run and the task share.
-#[derive(Default)]
-struct Shared {
-    state: Mutex<State>,
-    /// The run is finishing.
-    wake: Notify,
-    /// The run is over: post the notice, then what is left, and end.
-    finishing: AtomicBool,
-}
-
-#[derive(Default)]
-struct State {
-    lines: VecDeque<String>,
-    /// Lines of the message being posted.
-    in_flight: u64,
-    delivered: u64,
-    /// Lines refused by a full buffer.
-    dropped: u64,
-    /// Lines of messages given up.
-    failed: u64,
-    notice: Notice,
-    last_error: Option<String>,
 }
 
 /// Where the failure notice is.
@@ -233,45 +227,35 @@ enum Notice {
     Failed,
 }
 
-impl Shared {
-    // Nothing may log while holding the lock: the tap pushes under it.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn push_line(&self, line: String) {
-        let mut state = self.lock();
-        if state.lines.len() >= QUEUE_LINES {
-            state.dropped += 1;
-        } else {
-            state.lines.push_back(line);
-        }
-    }
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl State {
-    /// The next message of queued lines under `header`, and how many lines it holds.
-    fn next_message(&mut self, header: &str) -> Option<(u64, String)> {
-        if self.lines.is_empty() {
-            return None;
+/// The lines of the next message from the front of `lines`: at most [`LINES_PER_MESSAGE`],
+/// within [`MESSAGE_BYTES`] once under `header` (a line too long alone still goes, cut).
+fn next_message(lines: &mut VecDeque<String>, header: &str) -> Vec<String> {
+    let mut bytes = message_text(header, &[]).len();
+    let mut count = 0;
+    for line in lines.iter() {
+        let full = count == LINES_PER_MESSAGE || bytes + line.len() + 1 > MESSAGE_BYTES;
+        if count > 0 && full {
+            break;
         }
-        let mut text = format!("{header}\n```");
-        let mut count = 0;
-        while let Some(line) = self.lines.front() {
-            let full = count == LINES_PER_MESSAGE || text.len() + line.len() + 5 > MESSAGE_BYTES;
-            if count > 0 && full {
-                break;
-            }
-            text.push('\n');
-            text.push_str(line);
-            self.lines.pop_front();
-            count += 1;
-        }
-        text.push_str("\n```");
-        let count = count as u64;
-        self.in_flight = count;
-        Some((count, text))
+        bytes += line.len() + 1;
+        count += 1;
     }
+    lines.drain(..count).collect()
+}
+
+/// A message of `lines` under `header`, in a code block.
+fn message_text(header: &str, lines: &[String]) -> String {
+    let mut text = format!("{header}\n```");
+    for line in lines {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text.push_str("\n```");
+    text
 }
 
 /// The background task.
@@ -280,7 +264,8 @@ struct Poster {
     webhook: String,
     /// First line of a message of log lines.
     header: String,
-    shared: Arc<Shared>,
+    outbox: Arc<Outbox<String>>,
+    notice: Arc<Mutex<Notice>>,
     /// A failure was reported and no post has succeeded since.
     failing: bool,
 }
@@ -288,35 +273,31 @@ struct Poster {
 impl Poster {
     async fn run(mut self) {
         loop {
-            // Read before taking lines: once it is set, the tap is detached and every line and
-            // the notice are queued.
-            let mut finishing = self.shared.finishing.load(Ordering::Acquire);
+            // Read before taking lines: once it is set, every line and the notice are queued.
+            let mut finishing = self.outbox.is_finishing();
             if !finishing {
-                tokio::select! {
-                    () = tokio::time::sleep(FLUSH_INTERVAL) => {}
-                    () = self.shared.wake.notified() => {}
-                }
-                finishing = self.shared.finishing.load(Ordering::Acquire);
+                self.outbox.wait(FLUSH_INTERVAL).await;
+                finishing = self.outbox.is_finishing();
             }
             // The failure notice goes first: it is what matters most, and what a short drain
             // timeout or Slack's rate limit would otherwise cut off.
             if finishing {
-                let notice = {
-                    let mut state = self.shared.lock();
-                    match std::mem::take(&mut state.notice) {
+                let queued = {
+                    let mut notice = lock(&self.notice);
+                    match std::mem::take(&mut *notice) {
                         Notice::Queued(text) => {
-                            state.notice = Notice::Posting;
+                            *notice = Notice::Posting;
                             Some(text)
                         }
                         other => {
-                            state.notice = other;
+                            *notice = other;
                             None
                         }
                     }
                 };
-                if let Some(text) = notice {
+                if let Some(text) = queued {
                     let posted = self.post(&text).await;
-                    self.shared.lock().notice = if posted.is_ok() {
+                    *lock(&self.notice) = if posted.is_ok() {
                         Notice::Posted
                     } else {
                         Notice::Failed
@@ -325,17 +306,20 @@ impl Poster {
                 }
             }
             loop {
-                let next = self.shared.lock().next_message(&self.header);
-                let Some((count, text)) = next else { break };
-                let posted = self.post(&text).await;
-                {
-                    let mut state = self.shared.lock();
-                    state.in_flight = 0;
-                    match &posted {
-                        Ok(()) => state.delivered += count,
-                        Err(_) => state.failed += count,
-                    }
+                let lines = self
+                    .outbox
+                    .lock()
+                    .take_call(|queue| next_message(queue, &self.header));
+                if lines.is_empty() {
+                    break;
                 }
+                let posted = self.post(&message_text(&self.header, &lines)).await;
+                let refused = if posted.is_ok() {
+                    0
+                } else {
+                    lines.len() as u64
+                };
+                self.outbox.lock().tally.settle(refused, None);
                 self.note(posted);
             }
             if finishing {
@@ -347,31 +331,32 @@ impl Poster {
     /// Post `text`, retrying what may succeed later.
     async fn post(&self, text: &str) -> Result<(), String> {
         let body = serde_json::json!({ "text": text });
-        let mut delay = RETRY_START;
-        let mut attempt = 1;
-        loop {
-            let (error, may_retry) = match self.http.post(&self.webhook).json(&body).send().await {
-                Ok(answer) if answer.status().is_success() => return Ok(()),
-                Ok(answer) => {
-                    let status = answer.status();
-                    let retry = status.is_server_error()
-                        || status == StatusCode::TOO_MANY_REQUESTS
-                        || status == StatusCode::REQUEST_TIMEOUT;
-                    (format!("Slack answered {status}"), retry)
+        retry::retry(
+            &RETRY,
+            |_| async {
+                match self.http.post(&self.webhook).json(&body).send().await {
+                    Ok(answer) if answer.status().is_success() => Ok(()),
+                    Ok(answer) => {
+                        let status = answer.status();
+                        let verdict = if retry::retryable_status(status.as_u16()) {
+                            Verdict::Retry
+                        } else {
+                            Verdict::GiveUp
+                        };
+                        Err((format!("Slack answered {status}"), verdict))
+                    }
+                    // Without the URL: the webhook's path is its secret.
+                    Err(e) => Err((
+                        format!("Slack unreachable: {}", error_chain(&e.without_url())),
+                        Verdict::Retry,
+                    )),
                 }
-                // Without the URL: the webhook's path is its secret.
-                Err(e) => (
-                    format!("Slack unreachable: {}", error_chain(&e.without_url())),
-                    true,
-                ),
-            };
-            if !may_retry || attempt >= ATTEMPTS {
-                return Err(error);
-            }
-            tokio::time::sleep(delay).await;
-            delay *= 2;
-            attempt += 1;
-        }
+            },
+            |(_, verdict)| *verdict,
+            |_, _, _| {},
+        )
+        .await
+        .map_err(|(error, _)| error)
     }
 
     /// Keep the last error; say once when Slack starts failing and when it works again.
@@ -383,7 +368,7 @@ impl Poster {
             }
             Ok(()) => {}
             Err(e) => {
-                self.shared.lock().last_error = Some(e.clone());
+                self.outbox.lock().tally.last_error = Some(e.clone());
                 // This module's lines are not forwarded by the tap: no loop back into Slack.
                 if !self.failing {
                     self.failing = true;
@@ -435,28 +420,24 @@ mod tests {
 
     #[test]
     fn lines_go_several_to_a_message_within_its_size() {
-        let mut state = State {
-            lines: (0..100)
-                .map(|i| format!("INFO fastlane line {i}"))
-                .collect(),
-            ..State::default()
-        };
-        let (count, text) = state.next_message("head").unwrap();
-        assert_eq!(count, LINES_PER_MESSAGE as u64);
+        let mut lines: VecDeque<String> = (0..100)
+            .map(|i| format!("INFO fastlane line {i}"))
+            .collect();
+        let taken = next_message(&mut lines, "head");
+        let text = message_text("head", &taken);
+        assert_eq!(taken.len(), LINES_PER_MESSAGE);
         assert!(
             text.starts_with("head\n```\nINFO fastlane line 0\n"),
             "{text}"
         );
         assert!(text.ends_with("line 39\n```"), "{text}");
 
-        let mut state = State {
-            lines: (0..20).map(|_| "x".repeat(LINE_BYTES)).collect(),
-            ..State::default()
-        };
-        let (count, text) = state.next_message("head").unwrap();
+        let mut lines: VecDeque<String> = (0..20).map(|_| "x".repeat(LINE_BYTES)).collect();
+        let taken = next_message(&mut lines, "head");
+        let text = message_text("head", &taken);
         assert!(text.len() <= MESSAGE_BYTES, "{}", text.len());
-        assert_eq!(count, 6);
-        assert_eq!(state.lines.len(), 14);
+        assert_eq!(taken.len(), 6);
+        assert_eq!(lines.len(), 14);
     }
 
     #[test]

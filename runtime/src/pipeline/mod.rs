@@ -5,10 +5,10 @@
 //! Memory is bounded by a window of in-flight batches: the source takes a slot per batch and the
 //! slot is freed only when the batch has been loaded, so a slow target slows the source down.
 //!
-//! Ending: end of source → drain → writers finish → destination commits → `completed`.
-//! A stop request (Ctrl-C/SIGTERM) stops the source and drains what is in flight → `exited`
-//! (INCREMENTAL commits what was loaded; FULL_TABLE rolls back, the old target stays).
-//! Any stage error stops everything and rolls the destination back → `failed`.
+//! Ending: end of source → drain → writers finish → the pipeline hands the target back with
+//! the first stage error, if any ([`Drained`]); the run decides whether the target commits or
+//! rolls back (`crate::run`). A stop request (Ctrl-C/SIGTERM) stops the source and drains
+//! what is in flight; an abort stops every stage at once, guests stuck in a call included.
 
 mod envelope;
 mod op_fields;
@@ -16,38 +16,12 @@ mod stages;
 
 use std::sync::{Arc, Mutex};
 
-use fastlane_connectors::{Destination, Offset, ReplicationMode, Source};
+use fastlane_connectors::{Source, Target};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::monitor::RunMetrics;
+use crate::metrics::RunMetrics;
 use crate::wasm::TransformInstance;
-
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunStatus {
-    /// Source exhausted, everything loaded and committed.
-    Completed,
-    /// A stage failed; the destination was rolled back.
-    Failed,
-    /// Stopped on request (Ctrl-C/SIGTERM) after draining.
-    Exited,
-}
-
-/// The result of a run.
-#[derive(Debug)]
-pub struct RunOutcome {
-    /// How it ended.
-    pub status: RunStatus,
-    /// The cause, when `Failed`.
-    pub error: Option<String>,
-    /// INCREMENTAL runs: the largest key the target holds once the run is over (what the next
-    /// run resumes after), whatever the status.
-    pub end_offset: Option<Offset>,
-    /// What the run measured.
-    pub metrics: Arc<RunMetrics>,
-}
 
 /// Requests from outside a running pipeline.
 #[derive(Clone, Debug, Default)]
@@ -68,23 +42,27 @@ pub struct TransformStage {
     pub config: String,
 }
 
-/// Everything a run needs, already opened and validated.
+/// Everything the data path needs, already opened and validated.
 pub struct Pipeline {
     /// Where batches come from.
     pub source: Box<dyn Source>,
     /// Where batches go.
-    pub destination: Box<dyn Destination>,
+    pub target: Box<dyn Target>,
     /// The Wasm transform, or `None` for the native path.
     pub transform: Option<TransformStage>,
     /// Capacity of each queue between stages.
     pub max_buffered_batches: usize,
     /// Append `_op_type` / `_op_timestamp` columns.
     pub add_op_fields: bool,
-    /// The run's replication mode (decides what an interrupted run keeps).
-    pub replication_mode: ReplicationMode,
-    /// A FULL_TABLE run may replace the target with nothing (otherwise a run that loads no
-    /// row fails and leaves the target as it was).
-    pub allow_empty: bool,
+}
+
+/// How the pipeline ended: the target (every writer finished, unless a stage failed or the
+/// run was aborted) and the first stage error.
+pub struct Drained {
+    /// The target, to commit or roll back.
+    pub target: Arc<dyn Target>,
+    /// The first error of any stage.
+    pub failure: Option<String>,
 }
 
 /// The first error of a run wins; every stage watches `abort` to stop early.
@@ -110,17 +88,15 @@ impl Failure {
 
 impl Pipeline {
     /// Run to the end, a stop request or the first error.
-    pub async fn run(self, shutdown: Shutdown, metrics: Arc<RunMetrics>) -> RunOutcome {
+    pub async fn run(self, shutdown: Shutdown, metrics: Arc<RunMetrics>) -> Drained {
         let Pipeline {
             source,
-            destination,
+            target,
             transform,
             max_buffered_batches,
             add_op_fields,
-            replication_mode,
-            allow_empty,
         } = self;
-        let destination: Arc<dyn Destination> = Arc::from(destination);
+        let destination: Arc<dyn Target> = Arc::from(target);
         let failure = Failure::default();
         {
             let (abort, failure_abort) = (shutdown.abort.clone(), failure.abort.clone());
@@ -151,14 +127,10 @@ impl Pipeline {
                 Ok(w) => writers.push(w),
                 Err(e) => {
                     failure.fail(format!("target {}: {e}", destination.target_id()));
-                    return finish(
-                        destination.as_ref(),
-                        &failure,
-                        &shutdown,
-                        (replication_mode, allow_empty),
-                        metrics,
-                    )
-                    .await;
+                    return Drained {
+                        target: destination,
+                        failure: failure.take(),
+                    };
                 }
             }
         }
@@ -255,129 +227,9 @@ impl Pipeline {
                 failure.fail(format!("internal error: a pipeline stage panicked: {e}"));
             }
         }
-        finish(
-            destination.as_ref(),
-            &failure,
-            &shutdown,
-            (replication_mode, allow_empty),
-            metrics,
-        )
-        .await
-    }
-}
-
-/// Commit or roll back the destination, decide the run's status and, for INCREMENTAL runs, read
-/// back the offset the next run will resume after.
-async fn finish(
-    destination: &dyn Destination,
-    failure: &Failure,
-    shutdown: &Shutdown,
-    (mode, allow_empty): (ReplicationMode, bool),
-    metrics: Arc<RunMetrics>,
-) -> RunOutcome {
-    let mut outcome = settle(destination, failure, shutdown, (mode, allow_empty), metrics).await;
-    if mode == ReplicationMode::Incremental {
-        outcome.end_offset = match destination.get_offset().await {
-            Ok(offset) => offset,
-            Err(e) => {
-                tracing::warn!(
-                    "target {}: cannot read the offset reached: {e}",
-                    destination.target_id()
-                );
-                None
-            }
-        };
-    }
-    outcome
-}
-
-/// Commit or roll back the destination and decide the run's status.
-async fn settle(
-    destination: &dyn Destination,
-    failure: &Failure,
-    shutdown: &Shutdown,
-    (mode, allow_empty): (ReplicationMode, bool),
-    metrics: Arc<RunMetrics>,
-) -> RunOutcome {
-    let id = destination.target_id();
-    if let Some(error) = failure.take() {
-        rollback(destination).await;
-        let status = if shutdown.abort.is_cancelled() {
-            RunStatus::Exited
-        } else {
-            RunStatus::Failed
-        };
-        return RunOutcome {
-            status,
-            error: Some(error),
-            end_offset: None,
-            metrics,
-        };
-    }
-    let interrupted = shutdown.stop.is_cancelled();
-    // Stopped hard, writers did not flush: nothing of this run may be kept. Interrupted in
-    // FULL_TABLE mode, the run holds a partial copy: keep the previous target instead.
-    if shutdown.abort.is_cancelled() || (interrupted && mode == ReplicationMode::FullTable) {
-        rollback(destination).await;
-        return RunOutcome {
-            status: RunStatus::Exited,
-            error: None,
-            end_offset: None,
-            metrics,
-        };
-    }
-    // A FULL_TABLE run that loaded nothing would silently empty the target: refused unless
-    // the config says an empty result is expected.
-    if mode == ReplicationMode::FullTable
-        && !interrupted
-        && !allow_empty
-        && metrics.loaded.rows() == 0
-    {
-        rollback(destination).await;
-        let extracted = metrics.extracted.rows();
-        let why = if extracted == 0 {
-            "the source delivered no rows".to_string()
-        } else {
-            format!("the transform dropped all {extracted} rows the source delivered")
-        };
-        return RunOutcome {
-            status: RunStatus::Failed,
-            error: Some(format!(
-                "target {id}: {why}; a FULL_TABLE run would replace the target with an empty one, so nothing was changed (set \"allow_empty\": true in the config if an empty result is expected)"
-            )),
-            end_offset: None,
-            metrics,
-        };
-    }
-    match destination.commit().await {
-        Ok(()) => {
-            let status = if interrupted {
-                RunStatus::Exited
-            } else {
-                RunStatus::Completed
-            };
-            RunOutcome {
-                status,
-                error: None,
-                end_offset: None,
-                metrics,
-            }
+        Drained {
+            target: destination,
+            failure: failure.take(),
         }
-        Err(e) => {
-            rollback(destination).await;
-            RunOutcome {
-                status: RunStatus::Failed,
-                error: Some(format!("target {id}: commit failed: {e}")),
-                end_offset: None,
-                metrics,
-            }
-        }
-    }
-}
-
-/// Discard what the run staged; a failure to do so is logged (the run's own error matters more).
-async fn rollback(destination: &dyn Destination) {
-    if let Err(e) = destination.abort().await {
-        tracing::error!("target {}: rollback failed: {e}", destination.target_id());
     }
 }

@@ -8,13 +8,13 @@ use std::time::Instant;
 
 use arrow::array::RecordBatch;
 use async_channel::{Receiver, Sender};
-use fastlane_connectors::{Source, Target};
+use fastlane_connectors::{Source, Writer};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::envelope::{Envelope, Seq};
 use super::{op_fields, Failure};
-use crate::monitor::RunMetrics;
+use crate::metrics::RunMetrics;
 use crate::wasm::TransformInstance;
 
 pub(crate) struct SourceStage {
@@ -256,7 +256,7 @@ async fn forward(s: &Sequencer, mut envelope: Envelope) -> bool {
 
 /// Load batches until the queue closes, then flush.
 pub(crate) async fn target_worker(
-    mut writer: Box<dyn Target>,
+    mut writer: Box<dyn Writer>,
     input: Receiver<Envelope>,
     failure: Failure,
     metrics: Arc<RunMetrics>,
@@ -277,7 +277,7 @@ pub(crate) async fn target_worker(
         let Some(batch) = envelope.batch else {
             continue;
         };
-        let (rows, bytes) = (batch.num_rows(), crate::monitor::batch_bytes(&batch));
+        let (rows, bytes) = (batch.num_rows(), crate::metrics::batch_bytes(&batch));
         let started = Instant::now();
         let loaded = tokio::select! {
             _ = failure.abort.cancelled() => return,
@@ -292,7 +292,7 @@ pub(crate) async fn target_worker(
         metrics.loaded.add(rows, bytes);
         metrics
             .first_loaded
-            .get_or_init(|| crate::monitor::mark_process_start().elapsed());
+            .get_or_init(|| crate::metrics::mark_process_start().elapsed());
     }
     if let Err(e) = writer.finish().await {
         failure.fail(format!("target {target_id}: {e}"));

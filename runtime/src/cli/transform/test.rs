@@ -11,8 +11,9 @@ use clap::Args;
 use fastlane_connectors::{registry, SourceContext};
 
 use super::compare;
-use crate::cli::{prepare, print_out, EXIT_CONFIG, EXIT_FAILED};
+use crate::cli::{print_out, EXIT_CONFIG, EXIT_FAILED};
 use crate::config::ConfigError;
+use crate::run::transform::config_problems;
 use crate::wasm::{SandboxLimits, TransformRuntime};
 
 /// `fastlane transform test`.
@@ -98,7 +99,7 @@ async fn run(args: &TestArgs) -> anyhow::Result<bool> {
         timing.instantiate = started.elapsed();
         let info = instance.describe()?;
         instance.set_name(&info.name);
-        let problems = prepare::config_problems(&info, &config);
+        let problems = config_problems(&info, &config);
         if !problems.is_empty() {
             return Err(ConfigError {
                 origin: format!("for transform '{}' (--config)", info.name),
@@ -227,10 +228,8 @@ fn transform_config(arg: Option<&str>) -> anyhow::Result<serde_json::Value> {
 
 /// Every batch of a CSV, JSONL or Parquet file, read by the `file` source.
 async fn read_file(path: &str, batch_size: usize) -> anyhow::Result<Vec<RecordBatch>> {
-    let entry = registry::source_entry("file")
-        .ok_or_else(|| anyhow::anyhow!("this build has no file source"))?;
     let config = serde_json::json!({ "path": path, "batch_size": batch_size.max(1) });
-    let mut source = (entry.open)(config, SourceContext::default())
+    let mut source = registry::open_source("file", &config, SourceContext::default())
         .await
         .with_context(|| format!("cannot read {path}"))?;
     let mut batches = Vec::new();

@@ -4,9 +4,10 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
-use fastlane_api::redact::redact_text;
+use fastlane_wire::redact::redact_text;
 
-use crate::monitor::log_tap::{truncate, TappedEvent};
+use crate::config::{is_log_group_char, MAX_LOG_GROUP_CHARS};
+use crate::logging::tap::{truncate, TappedEvent};
 
 /// Most events in one `PutLogEvents` call.
 pub const MAX_BATCH_EVENTS: usize = 10_000;
@@ -22,48 +23,20 @@ pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 pub const MAX_EVENT_MESSAGE_BYTES: usize = MAX_EVENT_BYTES - EVENT_OVERHEAD_BYTES;
 /// The events of one call must lie within 24 hours of each other.
 const MAX_BATCH_SPAN_MS: i64 = 24 * 60 * 60 * 1000;
-/// Longest log group or stream name, in characters.
-const MAX_NAME_CHARS: usize = 512;
 
 /// A log group name made of `name` (the pipeline id): every character outside
 /// `[.\-_/#A-Za-z0-9]` becomes `_`, at most 512 characters, `fastlane` if nothing is left.
 pub fn log_group_name(name: &str) -> String {
     let name: String = name
         .chars()
-        .map(|c| if is_group_char(c) { c } else { '_' })
-        .take(MAX_NAME_CHARS)
+        .map(|c| if is_log_group_char(c) { c } else { '_' })
+        .take(MAX_LOG_GROUP_CHARS)
         .collect();
     if name.is_empty() {
         "fastlane".to_string()
     } else {
         name
     }
-}
-
-/// Whether `name` may be given as `logs.cloudwatch_log_group`; what is wrong otherwise.
-pub fn check_log_group_name(name: &str) -> Result<(), String> {
-    let chars = name.chars().count();
-    if chars == 0 {
-        return Err("a log group name cannot be empty".into());
-    }
-    if chars > MAX_NAME_CHARS {
-        return Err(format!(
-            "{chars} characters: a log group name has at most {MAX_NAME_CHARS}"
-        ));
-    }
-    if let Some(c) = name.chars().find(|c| !is_group_char(*c)) {
-        return Err(format!(
-            "'{c}' is not allowed in a log group name (only A-Z a-z 0-9 . - _ / #)"
-        ));
-    }
-    if name.starts_with("aws/") {
-        return Err("log group names starting with `aws/` are reserved by AWS".into());
-    }
-    Ok(())
-}
-
-fn is_group_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#')
 }
 
 /// The log stream of a run: its start time in UTC, `2026-11-22T10-15-30.123Z` (stream names may
@@ -73,7 +46,7 @@ pub fn log_stream_name(started_at: DateTime<Utc>, run_id: &str) -> String {
     format!("{}-{run_id}", started_at.format("%Y-%m-%dT%H-%M-%S%.3fZ"))
         .chars()
         .map(|c| if matches!(c, ':' | '*') { '_' } else { c })
-        .take(MAX_NAME_CHARS)
+        .take(MAX_LOG_GROUP_CHARS)
         .collect()
 }
 
@@ -132,6 +105,7 @@ pub fn take_batch(queue: &mut VecDeque<LogEvent>) -> Vec<LogEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::check_log_group_name;
     use chrono::TimeZone;
     use tracing::Level;
 

@@ -1,0 +1,347 @@
+//! The `firehose` target: every row becomes one JSON object (`json.rs`) sent as one record to a
+//! Kinesis Data Firehose delivery stream, in PutRecordBatch calls of up to `batch_size` records
+//! and 4 MiB (`batch.rs`).
+//!
+//! - The stream is checked when the run opens (DescribeDeliveryStream): a missing or inactive
+//!   stream fails the run before any data moves.
+//! - Each target worker sends its own calls, coalescing batches so calls stay full; `finish`
+//!   sends the rest. Rows reach Firehose in no particular order across workers.
+//! - Records Firehose reports as failed in a call's answer are resent, alone, with a pause
+//!   doubling from 100 ms, up to `max_attempts` attempts each; whole calls failing on
+//!   throttling or server errors are retried by the AWS SDK.
+//! - **No transactions.** Firehose delivers records as they are accepted: `commit` has nothing
+//!   left to do, and a failed or interrupted run leaves what was already delivered (`abort`
+//!   cannot take it back). A rerun therefore sends those rows again; each record carries the
+//!   whole row, key included, so consumers can deduplicate downstream.
+//! - Only FULL_TABLE runs ("send every row"): Firehose cannot say what it already holds, so an
+//!   INCREMENTAL run would have no offset to resume from.
+
+mod batch;
+mod config;
+// Used by the tests that read deliveries back from S3.
+#[cfg(all(test, feature = "s3"))]
+mod fault_proxy;
+mod json;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use arrow::array::Array;
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use async_trait::async_trait;
+use aws_sdk_firehose::error::ProvideErrorMetadata;
+use aws_sdk_firehose::types::{DeliveryStreamStatus, Record};
+use aws_sdk_firehose::Client;
+use aws_smithy_types::Blob;
+
+use batch::{call_len, StreamSender};
+pub use batch::{CallLimits, MAX_BYTES_PER_CALL, MAX_RECORDS_PER_CALL, MAX_RECORD_BYTES};
+use config::SECTION;
+pub use config::{Config, Decimals};
+pub use json::JsonRows;
+
+use crate::aws::call_failed;
+use crate::{
+    ConnectorError, Offset, ReplicationMode, Result, Target, TargetConnector, TargetContext, Writer,
+};
+
+#[async_trait]
+impl TargetConnector for FirehoseTarget {
+    const NAME: &'static str = "firehose";
+    const DESCRIPTION: &'static str = "Send each row as a JSON record to a Kinesis Data Firehose delivery stream (batched, failed records resent)";
+    type Config = Config;
+
+    fn target_id(config: &Config) -> String {
+        config.delivery_stream.clone()
+    }
+
+    fn check(config: &Config, mode: ReplicationMode) -> Result<()> {
+        config.check()?;
+        full_table_only(mode, &config.delivery_stream)?;
+        config.connection()?.check()
+    }
+
+    async fn open(config: Config, context: TargetContext) -> Result<Box<dyn Target>> {
+        Ok(Box::new(FirehoseTarget::open(config, context).await?))
+    }
+}
+
+/// Firehose cannot say which rows it already holds: INCREMENTAL runs are refused.
+fn full_table_only(mode: ReplicationMode, stream: &str) -> Result<()> {
+    if mode == ReplicationMode::Incremental {
+        return Err(ConnectorError::config(
+            "replication_mode",
+            format!(
+                "the firehose target (stream '{stream}') takes FULL_TABLE runs only: Firehose cannot \
+                 say which rows it already holds, so an INCREMENTAL run has no offset to \
+                 resume from"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The configured delivery stream of a run.
+pub struct FirehoseTarget {
+    sender: Arc<StreamSender>,
+    rows: JsonRows,
+    limits: CallLimits,
+    workers: usize,
+}
+
+impl FirehoseTarget {
+    /// Check the config, refuse INCREMENTAL runs, and check that the stream exists and is
+    /// ACTIVE.
+    pub async fn open(config: Config, context: TargetContext) -> Result<Self> {
+        config.check()?;
+        full_table_only(context.replication_mode, &config.delivery_stream)?;
+        let connection = config.connection()?;
+        let sdk_config = connection.sdk_config().await?;
+        let client = Client::new(&sdk_config);
+        let mut location = match sdk_config.region() {
+            Some(region) => format!("in region {region}"),
+            None => "in the default region".to_string(),
+        };
+        if let Some(url) = config.endpoint_url.as_deref().filter(|u| !u.is_empty()) {
+            location.push_str(&format!(" at {url}"));
+        }
+        check_stream(&client, &config.delivery_stream, &location).await?;
+        Ok(Self {
+            sender: Arc::new(StreamSender::new(
+                client,
+                config.delivery_stream,
+                config.max_attempts,
+                config.rate_limit,
+            )),
+            rows: JsonRows::new(config.decimals, config.newline_delimited),
+            limits: CallLimits::new(config.batch_size),
+            workers: config.concurrency,
+        })
+    }
+}
+
+/// The stream must exist and be ACTIVE. Without permission to describe it (a role allowed only
+/// to put records) the check is skipped: the first call then says what is wrong.
+async fn check_stream(client: &Client, stream: &str, location: &str) -> Result<()> {
+    let path = format!("{SECTION}.delivery_stream");
+    match client
+        .describe_delivery_stream()
+        .delivery_stream_name(stream)
+        .send()
+        .await
+    {
+        Ok(output) => {
+            let status = output
+                .delivery_stream_description()
+                .map(|d| d.delivery_stream_status());
+            match status {
+                None | Some(DeliveryStreamStatus::Active) => Ok(()),
+                Some(other) => Err(ConnectorError::config(
+                    path,
+                    format!(
+                        "delivery stream '{stream}' {location} is {}, not ACTIVE: it cannot take records",
+                        other.as_str()
+                    ),
+                )),
+            }
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Err(ConnectorError::config(
+                path,
+                format!("delivery stream '{stream}' does not exist {location}"),
+            ))
+        }
+        Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("AccessDeniedException") => {
+            tracing::warn!(
+                "{SECTION}: not allowed to describe delivery stream '{stream}' {location}; sending without checking it first"
+            );
+            Ok(())
+        }
+        Err(e) => Err(call_failed(
+            format!("{SECTION}: checking delivery stream '{stream}' {location}"),
+            &e,
+        )),
+    }
+}
+
+#[async_trait]
+impl Target for FirehoseTarget {
+    fn target_id(&self) -> String {
+        self.sender.stream().to_string()
+    }
+
+    fn workers(&self) -> usize {
+        self.workers
+    }
+
+    fn needs_order(&self) -> bool {
+        false
+    }
+
+    async fn get_offset(&self) -> Result<Option<Offset>> {
+        Ok(None)
+    }
+
+    async fn writer(&self, worker: usize) -> Result<Box<dyn Writer>> {
+        if worker >= self.workers {
+            return Err(ConnectorError::Other(format!(
+                "{SECTION}: no worker {worker} (concurrency {})",
+                self.workers
+            )));
+        }
+        Ok(Box::new(FirehoseWriter {
+            worker,
+            sender: self.sender.clone(),
+            rows: self.rows,
+            limits: self.limits,
+            pending: VecDeque::new(),
+            ends: Vec::new(),
+            rendered_len: 0,
+            batches: 0,
+        }))
+    }
+
+    async fn commit(&self) -> Result<()> {
+        // Every record was delivered when its call was accepted: nothing to make visible.
+        tracing::info!(
+            "{SECTION}: {} record(s) delivered to Firehose stream '{}'",
+            self.sender.delivered(),
+            self.sender.stream()
+        );
+        Ok(())
+    }
+
+    async fn abort(&self) -> Result<()> {
+        let delivered = self.sender.delivered();
+        if delivered > 0 {
+            tracing::warn!(
+                "{SECTION}: Firehose has no transactions: the {delivered} record(s) already delivered to stream '{}' stay delivered",
+                self.sender.stream()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// One target worker: renders batches into records and sends them in full calls.
+pub struct FirehoseWriter {
+    worker: usize,
+    sender: Arc<StreamSender>,
+    rows: JsonRows,
+    limits: CallLimits,
+    /// Records not sent yet (less than a full call between loads).
+    pending: VecDeque<Record>,
+    /// Where each record of the batch being loaded ends in its rendered bytes.
+    ends: Vec<usize>,
+    /// Size of the previous batch's rendering, to allocate the next one at once.
+    rendered_len: usize,
+    /// Batches loaded so far (numbers the batches in errors).
+    batches: usize,
+}
+
+impl FirehoseWriter {
+    /// Send calls while a full one is pending; with `flush`, send everything.
+    async fn send_ready(&mut self, flush: bool) -> Result<()> {
+        while !self.pending.is_empty() {
+            let n = call_len(
+                self.pending.iter().map(|r| r.data().as_ref().len()),
+                self.limits,
+            );
+            let full = n < self.pending.len() || n >= self.limits.max_records;
+            if !full && !flush {
+                break;
+            }
+            let call: Vec<Record> = self.pending.drain(..n).collect();
+            self.sender.put(call).await?;
+        }
+        Ok(())
+    }
+
+    /// The error for a row whose record is over Firehose's limit.
+    fn oversized(&self, batch: &RecordBatch, row: usize, size: usize) -> ConnectorError {
+        ConnectorError::Other(format!(
+            "{SECTION}: {} is {size} bytes as JSON, over Firehose's limit of {MAX_RECORD_BYTES} \
+             bytes (1,000 KiB) per record (stream '{}'{})",
+            row_name(batch, row, self.batches),
+            self.sender.stream(),
+            if self.worker > 0 {
+                format!(", target worker {}", self.worker)
+            } else {
+                String::new()
+            }
+        ))
+    }
+}
+
+/// Names row `row` (0-based) of batch `batch_number` (1-based) for a user: by the value of the
+/// column the source marks as key, else by its position.
+pub(crate) fn row_name(batch: &RecordBatch, row: usize, batch_number: usize) -> String {
+    let schema = batch.schema();
+    if let Some(key) = crate::marked_key(&schema) {
+        if let Some(column) = batch.column_by_name(key) {
+            let value = if column.is_null(row) {
+                "null".to_string()
+            } else {
+                ArrayFormatter::try_new(column.as_ref(), &FormatOptions::new())
+                    .and_then(|f| f.value(row).try_to_string())
+                    .unwrap_or_else(|e| format!("<{e}>"))
+            };
+            return format!("the row with {key} = {value}");
+        }
+    }
+    format!("row {} of batch {batch_number}", row + 1)
+}
+
+#[async_trait]
+impl Writer for FirehoseWriter {
+    async fn load(&mut self, batch: RecordBatch) -> Result<()> {
+        self.batches += 1;
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        // Rendering is CPU work: on the blocking pool, like the other targets' encoding.
+        let (rows, capacity, mut ends) =
+            (self.rows, self.rendered_len, std::mem::take(&mut self.ends));
+        let (batch, rendered, ends, rendering) = tokio::task::spawn_blocking(move || {
+            let mut rendered = Vec::with_capacity(capacity);
+            ends.clear();
+            let rendering = rows.render(&batch, &mut rendered, &mut ends);
+            (batch, rendered, ends, rendering)
+        })
+        .await
+        .map_err(|e| ConnectorError::Other(format!("{SECTION}: rendering rows failed: {e}")))?;
+        self.ends = ends;
+        rendering?;
+        self.rendered_len = rendered.len();
+        let mut start = 0;
+        for (row, &end) in self.ends.iter().enumerate() {
+            if end - start > MAX_RECORD_BYTES {
+                return Err(self.oversized(&batch, row, end - start));
+            }
+            start = end;
+        }
+        // One buffer for the batch; each record's data is a slice of it, not a copy.
+        let shared = Blob::new(rendered).into_bytes();
+        let mut start = 0;
+        for &end in &self.ends {
+            let data = Blob::from_maybe_shared(shared.slice(start..end));
+            let record = Record::builder()
+                .data(data)
+                .build()
+                .map_err(|e| ConnectorError::Other(format!("{SECTION}: {e}")))?;
+            self.pending.push_back(record);
+            start = end;
+        }
+        self.send_ready(false).await
+    }
+
+    async fn finish(&mut self) -> Result<()> {
+        self.send_ready(true).await
+    }
+}
