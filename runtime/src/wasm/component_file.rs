@@ -56,11 +56,12 @@ pub(crate) fn read(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
 }
 
 fn too_large(len: u64, max: u64) -> String {
-    format!(
-        "is {:.1} MiB, more than the {} MiB a component may be (transform.limits.max_component_mb)",
-        len as f64 / (1024.0 * 1024.0),
-        max / (1024 * 1024)
-    )
+    super::LimitExceeded {
+        limit: super::Limit::ComponentSize,
+        used: Some(len),
+        max,
+    }
+    .to_string()
 }
 
 /// A WebAssembly component binary starts with the magic and the component layer.

@@ -14,14 +14,23 @@ pub enum TransformError {
         kind: &'static str,
         message: String,
     },
-    /// The guest trapped, timed out or ran out of memory; the instance was discarded.
+    /// The guest went past a limit of its sandbox; the instance was discarded when the call
+    /// trapped (memory, time). `detail`: the guest's last stderr line, if any.
+    #[error("transform '{transform}' {call}: {exceeded}{detail}")]
+    Limit {
+        transform: String,
+        call: String,
+        exceeded: super::LimitExceeded,
+        detail: String,
+    },
+    /// The guest trapped or was stopped; the instance was discarded.
     #[error("transform '{transform}' {call}: {message}")]
     Trap {
         transform: String,
         call: String,
         message: String,
     },
-    /// The guest's output broke the contract (not Arrow IPC, too large, ...).
+    /// The guest's output broke the contract (not Arrow IPC, ...).
     #[error("transform '{transform}' {call}: {message}")]
     Output {
         transform: String,

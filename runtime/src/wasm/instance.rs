@@ -12,7 +12,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::abi::{self, IpcInput, IpcOutput};
 use super::bindings::{GuestError, Level, TransformInfo, Transformer, TransformerImports};
 use super::engine::TransformComponent;
-use super::limits::GuestLimiter;
+use super::limits::{GuestLimiter, Limit, LimitExceeded};
 use super::stdio::CapturedOutput;
 use super::{Interrupt, TransformError};
 
@@ -256,37 +256,49 @@ impl TransformInstance {
         let stderr_tail = self.drain_stdio();
         result.map_err(|e| {
             self.poisoned = true;
-            let message = self.describe_trap(&e, &stderr_tail);
-            TransformError::Trap {
-                transform: name,
-                call: call.to_string(),
-                message,
+            let detail = if stderr_tail.is_empty() {
+                String::new()
+            } else {
+                format!("; guest stderr: {stderr_tail}")
+            };
+            match self.limit_exceeded(&e) {
+                Some(exceeded) => TransformError::Limit {
+                    transform: name,
+                    call: call.to_string(),
+                    exceeded,
+                    detail,
+                },
+                None => {
+                    let message = if e.downcast_ref::<RunStopping>().is_some() {
+                        RunStopping.to_string()
+                    } else {
+                        format!("trapped: {}", first_line(&e))
+                    };
+                    TransformError::Trap {
+                        transform: name,
+                        call: call.to_string(),
+                        message: message + &detail,
+                    }
+                }
             }
         })
     }
 
-    fn describe_trap(&self, e: &wasmtime::Error, stderr_tail: &str) -> String {
-        let limits = &self.component.inner.limits;
-        let mut message = if self.store.data().limiter.hit_memory_cap {
-            format!(
-                "exceeded the memory cap of {} MiB (transform.limits.memory_mb)",
-                limits.memory_mb
-            )
-        } else if e.downcast_ref::<RunStopping>().is_some() {
-            RunStopping.to_string()
-        } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-            format!(
-                "exceeded the call deadline of {} ms (transform.limits.call_timeout_ms)",
-                limits.call_timeout_ms
-            )
-        } else {
-            format!("trapped: {}", first_line(e))
-        };
-        if !stderr_tail.is_empty() {
-            message.push_str("; guest stderr: ");
-            message.push_str(stderr_tail);
+    /// The limit a trap came from: a refused memory growth, or the call's deadline.
+    fn limit_exceeded(&self, e: &wasmtime::Error) -> Option<LimitExceeded> {
+        if let Some(exceeded) = &self.store.data().limiter.exceeded {
+            return Some(exceeded.clone());
         }
-        message
+        if e.downcast_ref::<RunStopping>().is_none()
+            && matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt))
+        {
+            return Some(LimitExceeded {
+                limit: Limit::CallTime,
+                used: None,
+                max: self.component.inner.limits.call_timeout_ms,
+            });
+        }
+        None
     }
 
     /// Log what the guest printed; return the last stderr line for error messages.
@@ -329,11 +341,15 @@ impl TransformInstance {
             message,
         };
         let limits = &self.component.inner.limits;
-        let past_cap = |len: usize| {
-            err(format!(
-                "returned {len} bytes, more than the output cap of {} MiB (transform.limits.max_output_mb)",
-                limits.max_output_mb
-            ))
+        let past_cap = |len: usize| TransformError::Limit {
+            transform: self.name().to_string(),
+            call: call.to_string(),
+            exceeded: LimitExceeded {
+                limit: Limit::Output,
+                used: Some(len as u64),
+                max: limits.max_output_bytes() as u64,
+            },
+            detail: String::new(),
         };
         let output = match output {
             IpcOutput::Bytes(bytes) if bytes.len() <= limits.max_output_bytes() => bytes,

@@ -64,13 +64,82 @@ fn mib(n: u64) -> usize {
     usize::try_from(n.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
 }
 
+/// One of the sandbox's limits, as `transform.limits` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// `memory_mb`: the largest linear memory (bytes).
+    Memory,
+    /// `call_timeout_ms`: the longest call (milliseconds).
+    CallTime,
+    /// `max_output_mb`: the largest output of one call (bytes).
+    Output,
+    /// `max_component_mb`: the largest component file (bytes).
+    ComponentSize,
+}
+
+impl Limit {
+    /// Its key in the config.
+    pub fn key(self) -> &'static str {
+        match self {
+            Limit::Memory => "transform.limits.memory_mb",
+            Limit::CallTime => "transform.limits.call_timeout_ms",
+            Limit::Output => "transform.limits.max_output_mb",
+            Limit::ComponentSize => "transform.limits.max_component_mb",
+        }
+    }
+}
+
+/// A guest went past a limit of its sandbox: which one, how far it went (`used`, `None` when
+/// it is not known) and the limit (`max`), in the limit's unit — bytes, or milliseconds for
+/// [`Limit::CallTime`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct LimitExceeded {
+    /// The limit.
+    pub limit: Limit,
+    /// How far the guest went.
+    pub used: Option<u64>,
+    /// The limit's value.
+    pub max: u64,
+}
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+        let (key, max) = (self.limit.key(), self.max);
+        match (self.limit, self.used) {
+            (Limit::Memory, used) => {
+                write!(f, "exceeded the memory cap of {:.0} MiB ({key})", mib(max))?;
+                match used {
+                    Some(used) => write!(f, ": it asked for {:.1} MiB", mib(used)),
+                    None => Ok(()),
+                }
+            }
+            (Limit::CallTime, _) => {
+                write!(f, "exceeded the call deadline of {max} ms ({key})")
+            }
+            (Limit::Output, used) => write!(
+                f,
+                "returned {}, more than the output cap of {:.0} MiB ({key})",
+                used.map_or("more".to_string(), |b| format!("{b} bytes")),
+                mib(max)
+            ),
+            (Limit::ComponentSize, used) => write!(
+                f,
+                "is {}, more than the {:.0} MiB a component may be ({key})",
+                used.map_or("larger".to_string(), |b| format!("{:.1} MiB", mib(b))),
+                mib(max)
+            ),
+        }
+    }
+}
+
 /// The per-store resource limiter: caps each linear memory and remembers its high-water mark.
 pub(crate) struct GuestLimiter {
     memory_cap: usize,
     /// Largest size any linear memory of this instance has grown to.
     pub(crate) peak_memory: usize,
-    /// Set when a growth was refused: the trap that follows is a memory-cap error.
-    pub(crate) hit_memory_cap: bool,
+    /// Set when a growth was refused: the trap that follows is this error.
+    pub(crate) exceeded: Option<LimitExceeded>,
 }
 
 impl GuestLimiter {
@@ -78,7 +147,7 @@ impl GuestLimiter {
         Self {
             memory_cap,
             peak_memory: 0,
-            hit_memory_cap: false,
+            exceeded: None,
         }
     }
 }
@@ -91,9 +160,14 @@ impl wasmtime::ResourceLimiter for GuestLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if desired > self.memory_cap {
-            self.hit_memory_cap = true;
+            let exceeded = LimitExceeded {
+                limit: Limit::Memory,
+                used: Some(desired as u64),
+                max: self.memory_cap as u64,
+            };
+            self.exceeded = Some(exceeded.clone());
             // Returning an error traps right here, so the guest cannot swallow the failure.
-            wasmtime::bail!("linear memory would grow to {desired} bytes, past the cap");
+            return Err(exceeded.into());
         }
         self.peak_memory = self.peak_memory.max(desired);
         Ok(true)
@@ -106,5 +180,48 @@ impl wasmtime::ResourceLimiter for GuestLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= 10_000_000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_limit_says_its_value_its_key_and_how_far_the_guest_went() {
+        let exceeded = |limit, used, max| LimitExceeded { limit, used, max }.to_string();
+        assert_eq!(
+            exceeded(Limit::Memory, Some(80 << 20), 64 << 20),
+            "exceeded the memory cap of 64 MiB (transform.limits.memory_mb): it asked for 80.0 MiB"
+        );
+        assert_eq!(
+            exceeded(Limit::CallTime, None, 300),
+            "exceeded the call deadline of 300 ms (transform.limits.call_timeout_ms)"
+        );
+        assert_eq!(
+            exceeded(Limit::Output, Some(9_000_000), 8 << 20),
+            "returned 9000000 bytes, more than the output cap of 8 MiB (transform.limits.max_output_mb)"
+        );
+        assert_eq!(
+            exceeded(Limit::ComponentSize, Some(8 << 30), 256 << 20),
+            "is 8192.0 MiB, more than the 256 MiB a component may be (transform.limits.max_component_mb)"
+        );
+    }
+
+    #[test]
+    fn the_limiter_refuses_growth_past_the_cap_and_keeps_the_error() {
+        use wasmtime::ResourceLimiter;
+        let mut limiter = GuestLimiter::new(64 << 20);
+        assert!(limiter.memory_growing(0, 32 << 20, None).unwrap());
+        assert_eq!(limiter.peak_memory, 32 << 20);
+        let err = limiter
+            .memory_growing(32 << 20, 65 << 20, None)
+            .unwrap_err();
+        let kept = limiter.exceeded.clone().unwrap();
+        assert_eq!(
+            (kept.limit, kept.used, kept.max),
+            (Limit::Memory, Some(65 << 20), 64 << 20)
+        );
+        assert_eq!(err.downcast_ref::<LimitExceeded>(), Some(&kept));
     }
 }

@@ -19,4 +19,4 @@ pub use bindings::TransformInfo;
 pub use engine::{ComponentInterface, Interrupt, TransformComponent, TransformRuntime};
 pub use error::TransformError;
 pub use instance::TransformInstance;
-pub use limits::SandboxLimits;
+pub use limits::{Limit, LimitExceeded, SandboxLimits};
