@@ -31,9 +31,11 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "==> installing cargo-nextest"
   cargo install --locked cargo-nextest
 fi
-cargo nextest run --release --locked --workspace "$@"
+# `services`: the tests against the real servers started above (without it, `cargo test
+# --workspace` runs every test that needs no server).
+cargo nextest run --release --locked --workspace --features fastlane/services "$@"
 # nextest does not run doc tests.
-cargo test --release --locked --workspace --doc
+cargo test --release --locked --workspace --features fastlane/services --doc
 
 echo "==> monitoring API fuzzed from its own OpenAPI document (schemathesis): zero server errors"
 FASTLANE_BIN=target/release/fastlane bash scripts/fuzz-api.sh

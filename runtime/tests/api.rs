@@ -322,6 +322,8 @@ async fn lifecycle_on_sqlite() {
     lifecycle(Backend::Sqlite).await;
 }
 
+// Against the PostgreSQL test server (`scripts/services.sh`): `--features services`.
+#[cfg(feature = "services")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_on_postgres() {
     lifecycle(Backend::Postgres).await;
@@ -557,6 +559,8 @@ async fn bad_requests_on_sqlite() {
     bad_requests(Backend::Sqlite).await;
 }
 
+// Against the PostgreSQL test server (`scripts/services.sh`): `--features services`.
+#[cfg(feature = "services")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_on_postgres() {
     bad_requests(Backend::Postgres).await;

@@ -10,9 +10,8 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{assert_fails, assert_ok, cache_dir, text, wasm};
+use common::{assert_fails, assert_ok, cache_dir, text};
 use fastlane::run::pipeline_id;
-use fastlane_connectors::aws_test_support::TestAws;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -22,15 +21,6 @@ const MARGIN: Duration = Duration::from_secs(15);
 
 fn out_path(dir: &Path) -> String {
     dir.join("out.parquet").to_str().unwrap().to_string()
-}
-
-/// generate (2,000 rows in 4 batches) → `hostile` logging one line per batch → Parquet file.
-fn logging_pipeline(dir: &Path) -> Value {
-    json!({
-        "source": {"generate": {"rows": 2_000, "batch_size": 500}},
-        "transform": {"wasm": wasm("hostile"), "config": {"mode": "log"}, "concurrency": 1},
-        "target": {"file": {"path": out_path(dir)}}
-    })
 }
 
 /// generate → Parquet file, no transform.
@@ -202,73 +192,6 @@ async fn answer(mut socket: TcpStream, status: u16, kept: Arc<Mutex<Vec<Value>>>
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_run_log_reaches_cloudwatch_with_the_transform_lines_tagged() {
-    let aws = TestAws::from_env();
-    let dir = tempfile::tempdir().unwrap();
-    let (out, _) = run(
-        dir.path(),
-        &logging_pipeline(dir.path()),
-        &["--logs-to-cloudwatch"],
-        &aws.child_env(),
-    )
-    .await;
-    assert_ok(&out);
-    assert!(
-        !stderr(&out).contains("could not be delivered"),
-        "{}",
-        text(&out)
-    );
-
-    let run_id = run_id(dir.path());
-    let group = pipeline_id("generate", "file", &out_path(dir.path()));
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&aws.sdk_config().await);
-    let streams = logs
-        .describe_log_streams()
-        .log_group_name(&group)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("log group {group}: {e:?}\n{}", text(&out)));
-    let names: Vec<&str> = streams
-        .log_streams()
-        .iter()
-        .filter_map(|s| s.log_stream_name())
-        .collect();
-    assert_eq!(names.len(), 1, "one stream per run: {names:?}");
-    let stream = names[0];
-    assert!(
-        stream.ends_with(&format!("-{run_id}")) && !stream.contains(':'),
-        "stream {stream} of run {run_id}"
-    );
-
-    let events = logs
-        .get_log_events()
-        .log_group_name(&group)
-        .log_stream_name(stream)
-        .start_from_head(true)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("events of {group}/{stream}: {e:?}"));
-    let messages: Vec<&str> = events.events().iter().filter_map(|e| e.message()).collect();
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.starts_with("INFO fastlane run started")),
-        "{messages:#?}"
-    );
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.starts_with("INFO fastlane run ended") && m.contains("status=Completed")),
-        "{messages:#?}"
-    );
-    let guest = messages
-        .iter()
-        .filter(|m| **m == "INFO transform:hostile hello from hostile log")
-        .count();
-    assert_eq!(guest, 4, "one guest line per batch: {messages:#?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_posts_one_notice_to_slack() {
     let slack = Webhook::start(200).await;
     let dir = tempfile::tempdir().unwrap();
@@ -424,4 +347,89 @@ fn slack_without_a_webhook_is_a_config_error() {
     .output()
     .unwrap();
     assert_fails(&out, 2, &["logs.slack_webhook_url", "SLACK_WEBHOOK_URL"]);
+}
+
+/// The run log in CloudWatch Logs, against the AWS-compatible test server
+/// (`scripts/services.sh`): `--features services`.
+#[cfg(feature = "services")]
+mod cloudwatch {
+    use super::*;
+    use common::wasm;
+    use fastlane_connectors::aws_test_support::TestAws;
+
+    /// generate (2,000 rows in 4 batches) → `hostile` logging one line per batch → Parquet file.
+    fn logging_pipeline(dir: &Path) -> Value {
+        json!({
+            "source": {"generate": {"rows": 2_000, "batch_size": 500}},
+            "transform": {"wasm": wasm("hostile"), "config": {"mode": "log"}, "concurrency": 1},
+            "target": {"file": {"path": out_path(dir)}}
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_run_log_reaches_cloudwatch_with_the_transform_lines_tagged() {
+        let aws = TestAws::from_env();
+        let dir = tempfile::tempdir().unwrap();
+        let (out, _) = run(
+            dir.path(),
+            &logging_pipeline(dir.path()),
+            &["--logs-to-cloudwatch"],
+            &aws.child_env(),
+        )
+        .await;
+        assert_ok(&out);
+        assert!(
+            !stderr(&out).contains("could not be delivered"),
+            "{}",
+            text(&out)
+        );
+
+        let run_id = run_id(dir.path());
+        let group = pipeline_id("generate", "file", &out_path(dir.path()));
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&aws.sdk_config().await);
+        let streams = logs
+            .describe_log_streams()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("log group {group}: {e:?}\n{}", text(&out)));
+        let names: Vec<&str> = streams
+            .log_streams()
+            .iter()
+            .filter_map(|s| s.log_stream_name())
+            .collect();
+        assert_eq!(names.len(), 1, "one stream per run: {names:?}");
+        let stream = names[0];
+        assert!(
+            stream.ends_with(&format!("-{run_id}")) && !stream.contains(':'),
+            "stream {stream} of run {run_id}"
+        );
+
+        let events = logs
+            .get_log_events()
+            .log_group_name(&group)
+            .log_stream_name(stream)
+            .start_from_head(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("events of {group}/{stream}: {e:?}"));
+        let messages: Vec<&str> = events.events().iter().filter_map(|e| e.message()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("INFO fastlane run started")),
+            "{messages:#?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("INFO fastlane run ended") && m.contains("status=Completed")),
+            "{messages:#?}"
+        );
+        let guest = messages
+            .iter()
+            .filter(|m| **m == "INFO transform:hostile hello from hostile log")
+            .count();
+        assert_eq!(guest, 4, "one guest line per batch: {messages:#?}");
+    }
 }

@@ -190,6 +190,8 @@ async fn a_reported_run_has_its_record_series_and_logs_on_sqlite() {
     reported_run(Backend::Sqlite).await;
 }
 
+// Against the PostgreSQL test server (`scripts/services.sh`): `--features services`.
+#[cfg(feature = "services")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reported_run_has_its_record_series_and_logs_on_postgres() {
     reported_run(Backend::Postgres).await;

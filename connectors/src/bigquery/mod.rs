@@ -21,10 +21,13 @@ mod conform;
 mod rest;
 mod rows;
 mod storage;
-#[cfg(test)]
+#[cfg(all(test, feature = "services"))]
 mod test_server;
 #[cfg(test)]
 mod tests;
+// Against the real server `scripts/services.sh` starts: `--features services`.
+#[cfg(all(test, feature = "services"))]
+mod service_tests;
 mod types;
 mod values;
 

@@ -19,11 +19,14 @@
 mod batch;
 mod config;
 // Used by the tests that read deliveries back from S3.
-#[cfg(all(test, feature = "s3"))]
+#[cfg(all(test, feature = "services", feature = "s3"))]
 mod fault_proxy;
 mod json;
 #[cfg(test)]
 mod tests;
+// Against the real server `scripts/services.sh` starts: `--features services`.
+#[cfg(all(test, feature = "services"))]
+mod service_tests;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

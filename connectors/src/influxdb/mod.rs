@@ -24,6 +24,9 @@ mod line_protocol;
 mod stub;
 #[cfg(test)]
 mod tests;
+// Against the real server `scripts/services.sh` starts: `--features services`.
+#[cfg(all(test, feature = "services"))]
+mod service_tests;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -25,8 +25,9 @@ mod reader;
 mod schema;
 #[cfg(any(test, feature = "test-support"))]
 pub(crate) mod test_db;
-#[cfg(test)]
-mod tests;
+// Against the real server `scripts/services.sh` starts: `--features services`.
+#[cfg(all(test, feature = "services"))]
+mod service_tests;
 
 use std::future::IntoFuture;
 use std::sync::Arc;

@@ -21,8 +21,9 @@
 mod config;
 mod keys;
 mod state;
-#[cfg(test)]
-mod tests;
+// Against the real server `scripts/services.sh` starts: `--features services`.
+#[cfg(all(test, feature = "services"))]
+mod service_tests;
 mod writer;
 
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -19,8 +19,9 @@ mod decode;
 mod partition;
 mod plan;
 mod reader;
-#[cfg(test)]
-pub(crate) mod tests;
+// Against the real server `scripts/services.sh` starts: `--features services`.
+#[cfg(all(test, feature = "services"))]
+mod service_tests;
 
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;

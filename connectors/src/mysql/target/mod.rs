@@ -22,8 +22,9 @@ mod key_check;
 mod key_values;
 mod run_lock;
 mod table;
-#[cfg(test)]
-mod tests;
+// Against the real server `scripts/services.sh` starts: `--features services`.
+#[cfg(all(test, feature = "services"))]
+mod service_tests;
 mod writer;
 
 use std::sync::atomic::AtomicBool;
