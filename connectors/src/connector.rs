@@ -1,12 +1,13 @@
 //! What a connector is: the data-path traits ([`Source`], [`Target`], [`Writer`]) and the typed
-//! traits a connector implements to be registered ([`SourceConnector`], [`TargetConnector`]).
+//! traits a connector implements to be registered ([`ConnectorConfig`], [`SourceConnector`],
+//! [`TargetConnector`]).
 //!
 //! A connector's config is its own type (serde + schemars, unknown keys refused). The registry
-//! parses a config section into it exactly once, runs the connector's [`check`] on it (every
-//! check that needs no server, so `fastlane validate` and `fastlane run` refuse the same
-//! configs), and hands the typed config to `open`.
+//! parses a config section into it exactly once, runs its [`check_for`] (every check that needs
+//! no server, so `fastlane validate` and `fastlane run` refuse the same configs), and hands the
+//! typed config to the connector's `open`.
 //!
-//! [`check`]: SourceConnector::check
+//! [`check_for`]: ConnectorConfig::check_for
 
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
@@ -106,6 +107,16 @@ pub trait Target: Send + Sync {
     async fn abort(&self) -> Result<()>;
 }
 
+/// Refuse a writer index past the target's `concurrency` (`section`: `target.s3`).
+pub(crate) fn check_worker(section: &str, worker: usize, workers: usize) -> Result<()> {
+    if worker < workers {
+        return Ok(());
+    }
+    Err(crate::ConnectorError::Other(format!(
+        "{section}: no worker {worker} (concurrency {workers})"
+    )))
+}
+
 /// One target worker's writer. Batches reach it in source order when its target's
 /// [`Target::needs_order`] says so.
 #[async_trait]
@@ -116,43 +127,40 @@ pub trait Writer: Send {
     async fn finish(&mut self) -> Result<()>;
 }
 
-/// A source connector: its name, its config type, what it checks before connecting and how it
-/// opens. Registered with one line in [`crate::registry`].
-#[async_trait]
-pub trait SourceConnector: 'static {
-    /// The name in `--source` and the key of its section under `source`.
-    const NAME: &'static str;
+/// A connector's config: one section of the config file, parsed once by the registry (serde,
+/// unknown keys refused; its doc comments are the descriptions users read in its schema) and
+/// checked before anything connects.
+pub trait ConnectorConfig: DeserializeOwned + JsonSchema + Clone + Send + Sync + 'static {
     /// One line for `fastlane connectors`.
     const DESCRIPTION: &'static str;
     /// The connection keys an AWS Secrets Manager `secret` may fill (see [`crate::secrets`]).
     const SECRET_FIELDS: &'static [SecretField] = &[];
-    /// The section's settings; the doc comments are the descriptions users see in its schema.
-    type Config: DeserializeOwned + JsonSchema + Clone + Send + Sync + 'static;
 
+    /// What the section points at, from the config alone: `db.table`, a path, a stream. A
+    /// target's id names its pipeline, even when the target cannot be reached.
+    fn id(&self) -> String;
     /// Check the settings for a run in `mode`, without connecting; errors name the key.
-    fn check(config: &Self::Config, mode: ReplicationMode) -> Result<()>;
-    /// Connect and open the source.
-    async fn open(config: Self::Config, context: SourceContext) -> Result<Box<dyn Source>>;
+    fn check_for(&self, mode: ReplicationMode) -> Result<()>;
 }
 
-/// A target connector: its name, its config type, its target id, what it checks before
-/// connecting and how it opens. Registered with one line in [`crate::registry`].
+/// A source connector, opened from its config. Registered with one line in
+/// [`crate::registry`].
 #[async_trait]
-pub trait TargetConnector: 'static {
-    /// The name in `--target` and the key of its section under `target`.
-    const NAME: &'static str;
-    /// One line for `fastlane connectors`.
-    const DESCRIPTION: &'static str;
-    /// The connection keys an AWS Secrets Manager `secret` may fill (see [`crate::secrets`]).
-    const SECRET_FIELDS: &'static [SecretField] = &[];
-    /// The section's settings; the doc comments are the descriptions users see in its schema.
-    type Config: DeserializeOwned + JsonSchema + Clone + Send + Sync + 'static;
+pub trait SourceConnector: Source + Sized + 'static {
+    /// The section's settings.
+    type Config: ConnectorConfig;
 
-    /// The target's unique id (`db.table`, a path), from its config alone: it names the
-    /// pipeline even when the target cannot be reached.
-    fn target_id(config: &Self::Config) -> String;
-    /// Check the settings for a run in `mode`, without connecting; errors name the key.
-    fn check(config: &Self::Config, mode: ReplicationMode) -> Result<()>;
+    /// Connect and open the source.
+    async fn open(config: Self::Config, context: SourceContext) -> Result<Self>;
+}
+
+/// A target connector, opened from its config. Registered with one line in
+/// [`crate::registry`].
+#[async_trait]
+pub trait TargetConnector: Target + Sized + 'static {
+    /// The section's settings.
+    type Config: ConnectorConfig;
+
     /// Connect and open the target.
-    async fn open(config: Self::Config, context: TargetContext) -> Result<Box<dyn Target>>;
+    async fn open(config: Self::Config, context: TargetContext) -> Result<Self>;
 }

@@ -57,3 +57,25 @@ impl ConnectorError {
         }
     }
 }
+
+/// An error and its causes on one line (`…: tcp connect error: Connection refused`); a cause
+/// whose text the line already holds is left out.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    with_causes(error.to_string(), error.source())
+}
+
+/// `text`, then `cause` and its own causes, as [`chain`] writes them.
+pub fn with_causes(
+    mut text: String,
+    mut cause: Option<&(dyn std::error::Error + 'static)>,
+) -> String {
+    while let Some(current) = cause {
+        let current_text = current.to_string();
+        if !text.contains(&current_text) {
+            text.push_str(": ");
+            text.push_str(&current_text);
+        }
+        cause = current.source();
+    }
+    text
+}

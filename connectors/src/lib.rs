@@ -60,13 +60,13 @@ pub mod mongodb_test_support {
 }
 
 pub use connector::{
-    Offset, ReplicationMode, Source, SourceConnector, SourceContext, Target, TargetConnector,
-    TargetContext, Writer,
+    ConnectorConfig, Offset, ReplicationMode, Source, SourceConnector, SourceContext, Target,
+    TargetConnector, TargetContext, Writer,
 };
 pub use error::{ConnectorError, Result};
 pub use registry::{
-    source_entry, target_entry, ParsedSource, ParsedTarget, SourceEntry, TargetEntry, SOURCES,
-    TARGETS,
+    source_entry, target_entry, About, Entry, ParsedSource, ParsedTarget, SourceEntry, TargetEntry,
+    SOURCES, TARGETS,
 };
 pub use secrets::SecretField;
 
@@ -81,4 +81,30 @@ pub fn marked_key(schema: &arrow::datatypes::Schema) -> Option<&str> {
         .iter()
         .find(|f| f.metadata().get(KEY_METADATA).map(String::as_str) == Some("true"))
         .map(|f| f.name().as_str())
+}
+
+/// Names row `row` (0-based) of batch `batch_number` (1-based) for a user: by the value of the column
+/// the source marks as key, else by its position.
+#[cfg(any(feature = "firehose", feature = "influxdb"))]
+pub(crate) fn row_name(
+    batch: &arrow::record_batch::RecordBatch,
+    row: usize,
+    batch_number: usize,
+) -> String {
+    use arrow::array::Array;
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let schema = batch.schema();
+    if let Some(key) = marked_key(&schema) {
+        if let Some(column) = batch.column_by_name(key) {
+            let value = if column.is_null(row) {
+                "null".to_string()
+            } else {
+                ArrayFormatter::try_new(column.as_ref(), &FormatOptions::new())
+                    .and_then(|f| f.value(row).try_to_string())
+                    .unwrap_or_else(|e| format!("<{e}>"))
+            };
+            return format!("the row with {key} = {value} (batch {batch_number})");
+        }
+    }
+    format!("row {} of batch {batch_number}", row + 1)
 }

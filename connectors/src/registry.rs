@@ -14,23 +14,64 @@ use serde_json::Value;
 
 use crate::secrets::{self, SecretField};
 use crate::{
-    section, ConnectorError, ReplicationMode, Result, Source, SourceConnector, SourceContext,
-    Target, TargetConnector, TargetContext,
+    section, ConnectorConfig, ConnectorError, ReplicationMode, Result, Source, SourceConnector,
+    SourceContext, Target, TargetConnector, TargetContext,
 };
 
 /// A boxed future returned by the erased entries.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A registered source type, whatever its config type.
-pub trait SourceEntry: Send + Sync {
-    /// The name in `--source` and the key of its section.
-    fn name(&self) -> &'static str;
+/// What `fastlane connectors` and the config checks know of a registered connector.
+pub struct About {
+    /// The name in `--source`/`--target` and the key of its section.
+    pub name: &'static str,
     /// One line for `fastlane connectors`.
-    fn description(&self) -> &'static str;
-    /// The config schema users write against: the connector's own, plus the `secret` keys.
-    fn schema(&self) -> schemars::Schema;
+    pub description: &'static str,
     /// The connection keys a `secret` may fill.
-    fn secret_fields(&self) -> &'static [SecretField];
+    pub secret_fields: &'static [SecretField],
+    schema: fn() -> schemars::Schema,
+}
+
+impl About {
+    const fn of<T: ConnectorConfig>(name: &'static str) -> Self {
+        Self {
+            name,
+            description: T::DESCRIPTION,
+            secret_fields: T::SECRET_FIELDS,
+            schema: schema_of::<T>,
+        }
+    }
+}
+
+/// The config schema users write against: the connector's own, plus the `secret` keys.
+fn schema_of<T: ConnectorConfig>() -> schemars::Schema {
+    secrets::with_secret_keys(schemars::schema_for!(T))
+}
+
+/// What every registered source and target answers, whatever its config type.
+pub trait Entry: Send + Sync {
+    /// The connector's description.
+    fn about(&self) -> &About;
+    /// The name in `--source`/`--target` and the key of its section.
+    fn name(&self) -> &'static str {
+        self.about().name
+    }
+    /// One line for `fastlane connectors`.
+    fn description(&self) -> &'static str {
+        self.about().description
+    }
+    /// The config schema users write against: the connector's own, plus the `secret` keys.
+    fn schema(&self) -> schemars::Schema {
+        (self.about().schema)()
+    }
+    /// The connection keys a `secret` may fill.
+    fn secret_fields(&self) -> &'static [SecretField] {
+        self.about().secret_fields
+    }
+}
+
+/// A registered source type, whatever its config type.
+pub trait SourceEntry: Entry {
     /// Parse `section` into the connector's config and check it for `mode`, without
     /// connecting. Errors name the key (`source.mysql.port`).
     fn parse(&'static self, section: &Value, mode: ReplicationMode) -> Result<ParsedSource>;
@@ -43,15 +84,7 @@ pub trait SourceEntry: Send + Sync {
 }
 
 /// A registered target type, whatever its config type.
-pub trait TargetEntry: Send + Sync {
-    /// The name in `--target` and the key of its section.
-    fn name(&self) -> &'static str;
-    /// One line for `fastlane connectors`.
-    fn description(&self) -> &'static str;
-    /// The config schema users write against: the connector's own, plus the `secret` keys.
-    fn schema(&self) -> schemars::Schema;
-    /// The connection keys a `secret` may fill.
-    fn secret_fields(&self) -> &'static [SecretField];
+pub trait TargetEntry: Entry {
     /// Parse `section` into the connector's config and check it for `mode`, without
     /// connecting. Errors name the key (`target.mysql.table`).
     fn parse(&'static self, section: &Value, mode: ReplicationMode) -> Result<ParsedTarget>;
@@ -108,41 +141,49 @@ impl ParsedTarget {
     }
 }
 
-/// The erased entry of connector `C`.
-pub struct Registered<C>(PhantomData<fn() -> C>);
+/// The erased entry of connector `C`, registered under a name.
+pub struct Registered<C> {
+    about: About,
+    connector: PhantomData<fn() -> C>,
+}
 
-impl<C> Registered<C> {
-    /// The entry (for the lists below).
-    pub const fn new() -> Self {
-        Self(PhantomData)
+impl<C> Entry for Registered<C> {
+    fn about(&self) -> &About {
+        &self.about
     }
 }
 
-impl<C> Default for Registered<C> {
-    fn default() -> Self {
-        Self::new()
+/// The entry of source `C` under `name`.
+pub const fn source<C: SourceConnector>(name: &'static str) -> Registered<C> {
+    Registered {
+        about: About::of::<C::Config>(name),
+        connector: PhantomData,
     }
+}
+
+/// The entry of target `C` under `name`.
+pub const fn target<C: TargetConnector>(name: &'static str) -> Registered<C> {
+    Registered {
+        about: About::of::<C::Config>(name),
+        connector: PhantomData,
+    }
+}
+
+/// Parse and check section `kind.name` into config `T`.
+fn parse_config<T: ConnectorConfig>(
+    section: &Value,
+    kind: &str,
+    name: &str,
+    mode: ReplicationMode,
+) -> Result<T> {
+    let config: T = section::parse(secrets::without_reference(section), &path(kind, name))?;
+    config.check_for(mode)?;
+    Ok(config)
 }
 
 impl<C: SourceConnector> SourceEntry for Registered<C> {
-    fn name(&self) -> &'static str {
-        C::NAME
-    }
-    fn description(&self) -> &'static str {
-        C::DESCRIPTION
-    }
-    fn schema(&self) -> schemars::Schema {
-        secrets::with_secret_keys(schemars::schema_for!(C::Config))
-    }
-    fn secret_fields(&self) -> &'static [SecretField] {
-        C::SECRET_FIELDS
-    }
     fn parse(&'static self, section: &Value, mode: ReplicationMode) -> Result<ParsedSource> {
-        let config: C::Config = section::parse(
-            secrets::without_reference(section),
-            &path("source", C::NAME),
-        )?;
-        C::check(&config, mode)?;
+        let config: C::Config = parse_config(section, "source", self.about.name, mode)?;
         Ok(ParsedSource {
             entry: self,
             config: Arc::new(config),
@@ -153,44 +194,30 @@ impl<C: SourceConnector> SourceEntry for Registered<C> {
         config: &'a (dyn Any + Send + Sync),
         context: SourceContext,
     ) -> BoxFuture<'a, Result<Box<dyn Source>>> {
-        Box::pin(async move { C::open(typed::<C::Config>(config, C::NAME)?, context).await })
+        Box::pin(async move {
+            let config = typed::<C::Config>(config, self.about.name)?;
+            Ok(Box::new(C::open(config, context).await?) as Box<dyn Source>)
+        })
     }
 }
 
 impl<C: TargetConnector> TargetEntry for Registered<C> {
-    fn name(&self) -> &'static str {
-        C::NAME
-    }
-    fn description(&self) -> &'static str {
-        C::DESCRIPTION
-    }
-    fn schema(&self) -> schemars::Schema {
-        secrets::with_secret_keys(schemars::schema_for!(C::Config))
-    }
-    fn secret_fields(&self) -> &'static [SecretField] {
-        C::SECRET_FIELDS
-    }
     fn parse(&'static self, section: &Value, mode: ReplicationMode) -> Result<ParsedTarget> {
-        let config: C::Config = section::parse(
-            secrets::without_reference(section),
-            &path("target", C::NAME),
-        )?;
-        C::check(&config, mode)?;
+        let config: C::Config = parse_config(section, "target", self.about.name, mode)?;
         Ok(ParsedTarget {
             entry: self,
-            target_id: C::target_id(&config),
+            target_id: config.id(),
             config: Arc::new(config),
         })
     }
     fn target_id(&self, section: &Value) -> String {
-        let parsed: Result<C::Config> = section::parse(
-            secrets::without_reference(section),
-            &path("target", C::NAME),
-        );
+        let name = self.about.name;
+        let parsed: Result<C::Config> =
+            section::parse(secrets::without_reference(section), &path("target", name));
         match parsed {
-            Ok(config) => C::target_id(&config),
+            Ok(config) => config.id(),
             Err(_) => {
-                let mut id = C::NAME.to_string();
+                let mut id = name.to_string();
                 if let Some(secret) = secrets::reference(section) {
                     id = format!("{id}@{}", secret.name);
                 }
@@ -206,7 +233,10 @@ impl<C: TargetConnector> TargetEntry for Registered<C> {
         config: &'a (dyn Any + Send + Sync),
         context: TargetContext,
     ) -> BoxFuture<'a, Result<Box<dyn Target>>> {
-        Box::pin(async move { C::open(typed::<C::Config>(config, C::NAME)?, context).await })
+        Box::pin(async move {
+            let config = typed::<C::Config>(config, self.about.name)?;
+            Ok(Box::new(C::open(config, context).await?) as Box<dyn Target>)
+        })
     }
 }
 
@@ -227,29 +257,29 @@ fn typed<T: Clone + 'static>(config: &(dyn Any + Send + Sync), name: &str) -> Re
 /// Every source compiled into this build.
 pub static SOURCES: &[&dyn SourceEntry] = &[
     #[cfg(feature = "bigquery")]
-    &Registered::<crate::bigquery::BigQuerySource>::new(),
+    &source::<crate::bigquery::BigQuerySource>("bigquery"),
     #[cfg(feature = "file")]
-    &Registered::<crate::file::FileSource>::new(),
+    &source::<crate::file::FileSource>("file"),
     #[cfg(feature = "generate")]
-    &Registered::<crate::generate::GenerateSource>::new(),
+    &source::<crate::generate::GenerateSource>("generate"),
     #[cfg(feature = "mongodb")]
-    &Registered::<crate::mongodb::MongoSource>::new(),
+    &source::<crate::mongodb::MongoSource>("mongodb"),
     #[cfg(feature = "mysql")]
-    &Registered::<crate::mysql::MySqlSource>::new(),
+    &source::<crate::mysql::MySqlSource>("mysql"),
 ];
 
 /// Every target compiled into this build.
 pub static TARGETS: &[&dyn TargetEntry] = &[
     #[cfg(feature = "file")]
-    &Registered::<crate::file::FileTarget>::new(),
+    &target::<crate::file::FileTarget>("file"),
     #[cfg(feature = "firehose")]
-    &Registered::<crate::firehose::FirehoseTarget>::new(),
+    &target::<crate::firehose::FirehoseTarget>("firehose"),
     #[cfg(feature = "influxdb")]
-    &Registered::<crate::influxdb::InfluxTarget>::new(),
+    &target::<crate::influxdb::InfluxTarget>("influxdb"),
     #[cfg(feature = "mysql")]
-    &Registered::<crate::mysql::MySqlTarget>::new(),
+    &target::<crate::mysql::MySqlTarget>("mysql"),
     #[cfg(feature = "s3")]
-    &Registered::<crate::s3::S3Target>::new(),
+    &target::<crate::s3::S3Target>("s3"),
 ];
 
 /// The source registered under `name`.

@@ -332,7 +332,7 @@ mod tests {
         .unwrap();
         let fields = json!({ "host": "h", "port": 8086, "user": "w", "dbname": "d" });
         let mut section = json!({ "url": "http://influx:8086", "bucket": "b" });
-        let influx = <crate::influxdb::InfluxTarget as crate::TargetConnector>::SECRET_FIELDS;
+        let influx = <crate::influxdb::Config as crate::ConnectorConfig>::SECRET_FIELDS;
         let filled = fill(&mut section, fields.as_object().unwrap(), influx, &schema);
         assert_eq!(filled, ["user"]);
         assert_eq!(
@@ -351,7 +351,7 @@ mod tests {
         let key = json!({ "type": "service_account", "client_email": "etl@p.iam" });
         let fields = json!({ "service_account_json": key.clone(), "host": "unused" });
         let mut section = json!({});
-        let bigquery = <crate::bigquery::BigQuerySource as crate::SourceConnector>::SECRET_FIELDS;
+        let bigquery = <crate::bigquery::Config as crate::ConnectorConfig>::SECRET_FIELDS;
         let filled = fill(&mut section, fields.as_object().unwrap(), bigquery, &schema);
         assert_eq!(filled, ["service_account_json"]);
         let text = section["service_account_json"].as_str().unwrap();

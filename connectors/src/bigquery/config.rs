@@ -2,6 +2,7 @@
 //! `table_id`, a service-account key), plus a `query`, an endpoint override for emulators, the
 //! read path and page size.
 
+use crate::{ConnectorConfig, ReplicationMode, SecretField};
 use serde::{Deserialize, Serialize};
 
 use crate::{ConnectorError, Result};
@@ -304,6 +305,27 @@ impl Config {
             (None, Some(_)) => None,
             (None, None) => Some(DEFAULT_STORAGE_ENDPOINT.to_string()),
         }
+    }
+}
+
+impl ConnectorConfig for Config {
+    const DESCRIPTION: &'static str = "Read a BigQuery table or query result: Storage Read API streams in parallel, REST pages as fallback";
+    /// A Google service-account key kept as a JSON string (the original's BigQuery secret).
+    const SECRET_FIELDS: &'static [SecretField] = &[SecretField::new(
+        "service_account_json",
+        "service_account_json",
+    )];
+
+    fn id(&self) -> String {
+        match (&self.dataset_id, &self.table_id) {
+            (Some(dataset), Some(table)) => format!("{}.{dataset}.{table}", self.gcp_project),
+            _ => format!("{} (query)", self.gcp_project),
+        }
+    }
+
+    fn check_for(&self, mode: ReplicationMode) -> Result<()> {
+        super::refuse_incremental(mode)?;
+        self.check()
     }
 }
 

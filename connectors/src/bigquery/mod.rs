@@ -18,6 +18,7 @@
 mod auth;
 mod config;
 mod conform;
+mod pages;
 mod rest;
 mod rows;
 mod storage;
@@ -43,31 +44,27 @@ use tokio::task::JoinSet;
 use auth::Credentials;
 pub use config::{Config, ReadApi};
 use config::{TableRef, Writer, SECTION};
-use rest::{Pages, Rest};
+use pages::Pages;
+use rest::Rest;
 use rows::PageDecoder;
 use types::FieldSchema;
 
-use crate::secrets::SecretField;
 use crate::{ConnectorError, ReplicationMode, Result, Source, SourceConnector, SourceContext};
 
 #[async_trait]
 impl SourceConnector for BigQuerySource {
-    const NAME: &'static str = "bigquery";
-    const DESCRIPTION: &'static str = "Read a BigQuery table or query result: Storage Read API streams in parallel, REST pages as fallback";
-    /// A Google service-account key kept as a JSON string (the original's BigQuery secret).
-    const SECRET_FIELDS: &'static [SecretField] = &[SecretField::new(
-        "service_account_json",
-        "service_account_json",
-    )];
     type Config = Config;
 
-    fn check(config: &Config, mode: ReplicationMode) -> Result<()> {
-        refuse_incremental(mode)?;
-        config.check()
-    }
-
-    async fn open(config: Config, context: SourceContext) -> Result<Box<dyn Source>> {
-        Ok(Box::new(BigQuerySource::open(config, context).await?))
+    /// Read the schema, choose the read path (Storage Read API or REST) and start the readers.
+    async fn open(config: Config, context: SourceContext) -> Result<Self> {
+        refuse_incremental(context.replication_mode)?;
+        config.check()?;
+        let credentials = Credentials::load(&config).await?;
+        let rest = Arc::new(Rest::new(&config, credentials.clone())?);
+        match config.target() {
+            Writer::Table(table) => Self::open_table(&config, rest, &credentials, table).await,
+            Writer::Query(sql) => Self::open_query(&config, rest, &credentials, &sql).await,
+        }
     }
 }
 
@@ -174,18 +171,6 @@ impl Plan {
 }
 
 impl BigQuerySource {
-    /// Read the schema, choose the read path (Storage Read API or REST) and start the readers.
-    pub async fn open(config: Config, context: SourceContext) -> Result<Self> {
-        refuse_incremental(context.replication_mode)?;
-        config.check()?;
-        let credentials = Credentials::load(&config).await?;
-        let rest = Arc::new(Rest::new(&config, credentials.clone())?);
-        match config.target() {
-            Writer::Table(table) => Self::open_table(&config, rest, &credentials, table).await,
-            Writer::Query(sql) => Self::open_query(&config, rest, &credentials, &sql).await,
-        }
-    }
-
     async fn open_table(
         config: &Config,
         rest: Arc<Rest>,
@@ -377,7 +362,7 @@ impl BigQuerySource {
         let decoder = plan.decoder()?;
         let (tx, rx) = mpsc::channel(PAGES_AHEAD);
         let mut readers = JoinSet::new();
-        readers.spawn(rest::read(
+        readers.spawn(pages::read(
             rest,
             pages,
             decoder,

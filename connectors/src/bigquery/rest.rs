@@ -7,17 +7,15 @@
 //! timeouts are retried with a growing pause; a refused connection fails at once. Timestamps are
 //! always asked for as integer microseconds.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::record_batch::RecordBatch;
 use serde::Deserialize;
-use tokio::sync::mpsc;
 
 use super::auth::Credentials;
 use super::config::{Config, TableRef, SECTION};
-use super::rows::{PageDecoder, Value};
+use super::rows::Value;
 use super::types::{FieldSchema, TableSchema};
+use crate::error::chain;
 use crate::{ConnectorError, Result};
 
 /// Tries per call (the first included) on 429, 5xx and timeouts.
@@ -481,21 +479,6 @@ impl Rest {
     }
 }
 
-/// An error and its causes, on one line (`…: tcp connect error: Connection refused`).
-pub(super) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 fn messages(errors: &[ErrorProto]) -> String {
     let texts: Vec<&str> = errors
         .iter()
@@ -504,160 +487,15 @@ fn messages(errors: &[ErrorProto]) -> String {
     texts.join("; ")
 }
 
-fn parse_page(raw: &[u8]) -> std::result::Result<Page, String> {
+pub(super) fn parse_page(raw: &[u8]) -> std::result::Result<Page, String> {
     serde_json::from_slice(raw).map_err(|e| format!("unreadable result page: {e}"))
 }
 
 /// The errors of a page that carries no result: how some servers (the BigQuery emulator) report
 /// a failed query with HTTP 200. Errors next to a result are warnings.
-fn page_failure(page: &Page) -> Option<String> {
+pub(super) fn page_failure(page: &Page) -> Option<String> {
     let errors = page.errors.as_deref().unwrap_or_default();
     let has_result = page.schema.as_ref().is_some_and(|s| !s.fields.is_empty())
         || page.rows.as_ref().is_some_and(|r| !r.is_empty());
     (!errors.is_empty() && !has_result).then(|| messages(errors))
-}
-
-/// What the page reader reads.
-pub(super) enum Pages {
-    /// tabledata.list of a table (`selected`: the selectedFields parameter).
-    Table {
-        table: TableRef,
-        selected: Option<String>,
-    },
-    /// getQueryResults of a finished job, starting with the page jobs.query returned.
-    Query { job: JobRef, first: Option<Page> },
-}
-
-/// A page fetched but not yet decoded.
-enum Fetched {
-    Parsed(Page),
-    Raw(Vec<u8>),
-}
-
-/// Read every page into `batches` (one batch per page, columns reordered by `order`), a page
-/// ahead of the pipeline; an error is delivered as the last item.
-pub(super) async fn read(
-    rest: Arc<Rest>,
-    pages: Pages,
-    decoder: PageDecoder,
-    order: Option<Vec<usize>>,
-    label: String,
-    batches: mpsc::Sender<Result<RecordBatch>>,
-) {
-    if let Err(e) = read_pages(&rest, pages, decoder, order.as_deref(), &label, &batches).await {
-        let _ = batches.send(Err(e)).await;
-    }
-}
-
-async fn read_pages(
-    rest: &Rest,
-    mut pages: Pages,
-    decoder: PageDecoder,
-    order: Option<&[usize]>,
-    label: &str,
-    batches: &mpsc::Sender<Result<RecordBatch>>,
-) -> Result<()> {
-    let mut decoder = Some(decoder);
-    let mut token: Option<String> = None;
-    let mut first_row = 0u64;
-    let mut page_no = 0u64;
-    // The row count the first page announces: paging that ends short of it is an error, not
-    // a smaller table.
-    let mut expected: Option<u64> = None;
-    loop {
-        let fetched = match &mut pages {
-            Pages::Query { job, first } => match first.take() {
-                Some(page) => Fetched::Parsed(page),
-                None => Fetched::Raw(rest.query_page(job, token.as_deref()).await?),
-            },
-            Pages::Table { table, selected } => Fetched::Raw(
-                rest.table_page(table, selected.as_deref(), token.as_deref())
-                    .await?,
-            ),
-        };
-        // JSON parsing and decoding are CPU work: off the async workers.
-        let mut current = decoder.take().ok_or_else(|| {
-            ConnectorError::Other(format!("{SECTION}: {label}: the page decoder was lost"))
-        })?;
-        let owned_label = label.to_string();
-        let (current, outcome) = tokio::task::spawn_blocking(move || {
-            let outcome = decode_page(&mut current, fetched, first_row, page_no, &owned_label);
-            (current, outcome)
-        })
-        .await
-        .map_err(|e| {
-            ConnectorError::Other(format!("{SECTION}: {label}: decoding a page stopped: {e}"))
-        })?;
-        decoder = Some(current);
-        let (batch, next, total) = outcome?;
-        if expected.is_none() {
-            expected = total;
-        }
-        let rows = batch.num_rows();
-        if rows > 0 {
-            let batch = match order {
-                Some(order) => batch.project(order).map_err(|e| ConnectorError::Arrow {
-                    context: format!("{SECTION}: {label}: selecting the columns"),
-                    source: e,
-                })?,
-                None => batch,
-            };
-            if batches.send(Ok(batch)).await.is_err() {
-                // The pipeline stopped reading: nothing more to do.
-                return Ok(());
-            }
-        }
-        first_row += rows as u64;
-        page_no += 1;
-        match next.filter(|t| !t.is_empty()) {
-            None => {
-                return match expected {
-                    Some(total) if total != first_row => Err(ConnectorError::Other(format!(
-                        "{SECTION}: {label}: the pages ended after {first_row} rows, but the \
-                         server announced {total} (the paging broke off, or the table changed \
-                         during the read)"
-                    ))),
-                    _ => Ok(()),
-                }
-            }
-            Some(next) if token.as_deref() == Some(next.as_str()) => {
-                return Err(ConnectorError::Other(format!(
-                    "{SECTION}: {label}: the server returned page token {next:?} twice in a row"
-                )))
-            }
-            Some(next) => token = Some(next),
-        }
-    }
-}
-
-/// Parse (if needed) and decode one page: its batch and the next page's token.
-fn decode_page(
-    decoder: &mut PageDecoder,
-    fetched: Fetched,
-    first_row: u64,
-    page_no: u64,
-    label: &str,
-) -> Result<(RecordBatch, Option<String>, Option<u64>)> {
-    let page = match fetched {
-        Fetched::Parsed(page) => page,
-        Fetched::Raw(raw) => parse_page(&raw).map_err(|e| {
-            ConnectorError::Other(format!("{SECTION}: {label}: page {page_no}: {e}"))
-        })?,
-    };
-    if let Some(message) = page_failure(&page) {
-        return Err(ConnectorError::Other(format!(
-            "{SECTION}: {label}: page {page_no}: {message}"
-        )));
-    }
-    let rows = page.rows.unwrap_or_default();
-    let batch = decoder.decode(&rows).map_err(|e| {
-        ConnectorError::Other(format!(
-            "{SECTION}: {label}: row {} (row {} of page {page_no}): {}",
-            first_row + e.row as u64,
-            e.row,
-            e.message
-        ))
-    })?;
-    let total = page.total_rows.as_deref().and_then(|t| t.parse().ok());
-    Ok((batch, page.page_token, total))
 }

@@ -24,7 +24,7 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use super::auth::Credentials;
 use super::config::{TableRef, SECTION};
 use super::conform;
-use super::rest::chain;
+use crate::error::chain;
 use crate::{ConnectorError, Result};
 
 type ReadClient = bqs::big_query_read_client::BigQueryReadClient<Channel>;

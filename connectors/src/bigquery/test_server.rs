@@ -11,6 +11,7 @@ use arrow::record_batch::RecordBatch;
 use serde_json::{json, Value};
 
 use super::{BigQuerySource, Config};
+use crate::SourceConnector as _;
 use crate::{Source, SourceContext};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::{BigQuerySource, Config};
+use crate::SourceConnector as _;
 use crate::{ReplicationMode, SourceContext};
 
 #[tokio::test]

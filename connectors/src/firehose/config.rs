@@ -1,5 +1,6 @@
 //! The `firehose` target's settings.
 
+use crate::{ConnectorConfig, ReplicationMode};
 use serde::{Deserialize, Serialize};
 
 use super::batch::MAX_RECORDS_PER_CALL;
@@ -196,5 +197,19 @@ fn stream_name_problem(name: &str) -> Option<String> {
         Some(format!(
             "'{name}' holds {bad:?}; stream names use only letters, digits, '_', '.' and '-'"
         ))
+    }
+}
+
+impl ConnectorConfig for Config {
+    const DESCRIPTION: &'static str = "Send each row as a JSON record to a Kinesis Data Firehose delivery stream (batched, failed records resent)";
+
+    fn id(&self) -> String {
+        self.delivery_stream.clone()
+    }
+
+    fn check_for(&self, mode: ReplicationMode) -> Result<()> {
+        self.check()?;
+        super::full_table_only(mode, &self.delivery_stream)?;
+        self.connection()?.check()
     }
 }

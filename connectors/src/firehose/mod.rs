@@ -31,9 +31,7 @@ mod service_tests;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use arrow::array::Array;
 use arrow::record_batch::RecordBatch;
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
 use aws_sdk_firehose::error::ProvideErrorMetadata;
 use aws_sdk_firehose::types::{DeliveryStreamStatus, Record};
@@ -48,57 +46,16 @@ pub use json::JsonRows;
 
 use crate::aws::call_failed;
 use crate::{
-    ConnectorError, Offset, ReplicationMode, Result, Target, TargetConnector, TargetContext, Writer,
+    ConnectorError, ReplicationMode, Result, Target, TargetConnector, TargetContext, Writer,
 };
 
 #[async_trait]
 impl TargetConnector for FirehoseTarget {
-    const NAME: &'static str = "firehose";
-    const DESCRIPTION: &'static str = "Send each row as a JSON record to a Kinesis Data Firehose delivery stream (batched, failed records resent)";
     type Config = Config;
 
-    fn target_id(config: &Config) -> String {
-        config.delivery_stream.clone()
-    }
-
-    fn check(config: &Config, mode: ReplicationMode) -> Result<()> {
-        config.check()?;
-        full_table_only(mode, &config.delivery_stream)?;
-        config.connection()?.check()
-    }
-
-    async fn open(config: Config, context: TargetContext) -> Result<Box<dyn Target>> {
-        Ok(Box::new(FirehoseTarget::open(config, context).await?))
-    }
-}
-
-/// Firehose cannot say which rows it already holds: INCREMENTAL runs are refused.
-fn full_table_only(mode: ReplicationMode, stream: &str) -> Result<()> {
-    if mode == ReplicationMode::Incremental {
-        return Err(ConnectorError::config(
-            "replication_mode",
-            format!(
-                "the firehose target (stream '{stream}') takes FULL_TABLE runs only: Firehose cannot \
-                 say which rows it already holds, so an INCREMENTAL run has no offset to \
-                 resume from"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The configured delivery stream of a run.
-pub struct FirehoseTarget {
-    sender: Arc<StreamSender>,
-    rows: JsonRows,
-    limits: CallLimits,
-    workers: usize,
-}
-
-impl FirehoseTarget {
     /// Check the config, refuse INCREMENTAL runs, and check that the stream exists and is
     /// ACTIVE.
-    pub async fn open(config: Config, context: TargetContext) -> Result<Self> {
+    async fn open(config: Config, context: TargetContext) -> Result<Self> {
         config.check()?;
         full_table_only(context.replication_mode, &config.delivery_stream)?;
         let connection = config.connection()?;
@@ -124,6 +81,29 @@ impl FirehoseTarget {
             workers: config.concurrency,
         })
     }
+}
+
+/// Firehose cannot say which rows it already holds: INCREMENTAL runs are refused.
+fn full_table_only(mode: ReplicationMode, stream: &str) -> Result<()> {
+    if mode == ReplicationMode::Incremental {
+        return Err(ConnectorError::config(
+            "replication_mode",
+            format!(
+                "the firehose target (stream '{stream}') takes FULL_TABLE runs only: Firehose cannot \
+                 say which rows it already holds, so an INCREMENTAL run has no offset to \
+                 resume from"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The configured delivery stream of a run.
+pub struct FirehoseTarget {
+    sender: Arc<StreamSender>,
+    rows: JsonRows,
+    limits: CallLimits,
+    workers: usize,
 }
 
 /// The stream must exist and be ACTIVE. Without permission to describe it (a role allowed only
@@ -187,17 +167,8 @@ impl Target for FirehoseTarget {
         false
     }
 
-    async fn get_offset(&self) -> Result<Option<Offset>> {
-        Ok(None)
-    }
-
     async fn writer(&self, worker: usize) -> Result<Box<dyn Writer>> {
-        if worker >= self.workers {
-            return Err(ConnectorError::Other(format!(
-                "{SECTION}: no worker {worker} (concurrency {})",
-                self.workers
-            )));
-        }
+        crate::connector::check_worker(SECTION, worker, self.workers)?;
         Ok(Box::new(FirehoseWriter {
             worker,
             sender: self.sender.clone(),
@@ -271,7 +242,7 @@ impl FirehoseWriter {
         ConnectorError::Other(format!(
             "{SECTION}: {} is {size} bytes as JSON, over Firehose's limit of {MAX_RECORD_BYTES} \
              bytes (1,000 KiB) per record (stream '{}'{})",
-            row_name(batch, row, self.batches),
+            crate::row_name(batch, row, self.batches),
             self.sender.stream(),
             if self.worker > 0 {
                 format!(", target worker {}", self.worker)
@@ -280,25 +251,6 @@ impl FirehoseWriter {
             }
         ))
     }
-}
-
-/// Names row `row` (0-based) of batch `batch_number` (1-based) for a user: by the value of the
-/// column the source marks as key, else by its position.
-pub(crate) fn row_name(batch: &RecordBatch, row: usize, batch_number: usize) -> String {
-    let schema = batch.schema();
-    if let Some(key) = crate::marked_key(&schema) {
-        if let Some(column) = batch.column_by_name(key) {
-            let value = if column.is_null(row) {
-                "null".to_string()
-            } else {
-                ArrayFormatter::try_new(column.as_ref(), &FormatOptions::new())
-                    .and_then(|f| f.value(row).try_to_string())
-                    .unwrap_or_else(|e| format!("<{e}>"))
-            };
-            return format!("the row with {key} = {value}");
-        }
-    }
-    format!("row {} of batch {batch_number}", row + 1)
 }
 
 #[async_trait]

@@ -1,14 +1,15 @@
 //! Tests against the AWS-compatible test server (`scripts/services.sh`): streams opened, records delivered to S3 and read back.
 
-use std::sync::Arc;
+use super::tests::key_field;
+use super::{Config, FirehoseTarget};
+use crate::aws::test_server::{unique_name, TestAws};
+use crate::TargetConnector as _;
+use crate::{ReplicationMode, TargetContext};
 use arrow::array::{Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use serde_json::{json, Value};
-use super::tests::key_field;
-use super::{Config, FirehoseTarget};
-use crate::aws::test_server::{unique_name, TestAws};
-use crate::{ReplicationMode, TargetContext};
+use std::sync::Arc;
 
 /// A section pointing at the test server (`extra` keys added or replaced).
 fn section(aws: &TestAws, stream: &str, extra: Value) -> Config {

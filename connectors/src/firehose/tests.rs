@@ -10,7 +10,9 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use serde_json::json;
 
-use super::{row_name, Config, Decimals, FirehoseTarget};
+use super::{Config, Decimals, FirehoseTarget};
+use crate::row_name;
+use crate::TargetConnector as _;
 use crate::{ReplicationMode, TargetContext, KEY_METADATA};
 
 /// A column marked as the source's key.
@@ -130,7 +132,10 @@ fn rows_are_named_by_their_key_or_their_position() {
         ],
     )
     .unwrap();
-    assert_eq!(row_name(&keyed, 1, 3), "the row with code = second");
+    assert_eq!(
+        row_name(&keyed, 1, 3),
+        "the row with code = second (batch 3)"
+    );
 
     let plain = RecordBatch::try_new(
         Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)])),

@@ -15,7 +15,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ConnectorError, Offset, ReplicationMode, Result, Source, SourceConnector, SourceContext,
+    ConnectorConfig, ConnectorError, Offset, ReplicationMode, Result, Source, SourceConnector,
+    SourceContext,
 };
 
 const SECTION: &str = "source.generate";
@@ -60,19 +61,25 @@ impl Default for Config {
     }
 }
 
-#[async_trait]
-impl SourceConnector for GenerateSource {
-    const NAME: &'static str = "generate";
+impl ConnectorConfig for Config {
     const DESCRIPTION: &'static str =
         "Generate a deterministic synthetic `orders` table (for demos and benchmarks)";
-    type Config = Config;
 
-    fn check(config: &Config, _mode: ReplicationMode) -> Result<()> {
-        config.check()
+    fn id(&self) -> String {
+        "orders".to_string()
     }
 
-    async fn open(config: Config, context: SourceContext) -> Result<Box<dyn Source>> {
-        Ok(Box::new(GenerateSource::new(config, context)?))
+    fn check_for(&self, _mode: ReplicationMode) -> Result<()> {
+        self.check()
+    }
+}
+
+#[async_trait]
+impl SourceConnector for GenerateSource {
+    type Config = Config;
+
+    async fn open(config: Config, context: SourceContext) -> Result<Self> {
+        Ok(GenerateSource::new(config, context)?)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `influxdb` target's settings.
 
+use crate::{ConnectorConfig, ReplicationMode, SecretField};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -458,4 +459,30 @@ impl Config {
 
 fn key_error(key: &str, message: &str) -> ConnectorError {
     ConnectorError::config(format!("{SECTION}.{key}"), message)
+}
+
+impl ConnectorConfig for Config {
+    const DESCRIPTION: &'static str = "Write each row as a point to InfluxDB (v2 write API, line protocol; batched, retried on 429/5xx)";
+    const SECRET_FIELDS: &'static [SecretField] = &[
+        SecretField::new("host", "host").unless(&["url"]),
+        SecretField::new("port", "port").unless(&["url"]),
+        SecretField::new("username", "user"),
+        SecretField::new("user", "user"),
+        SecretField::new("password", "password"),
+        SecretField::new("dbname", "database").unless(&["bucket"]),
+    ];
+
+    /// `{database}.{measurement}`, as the original fastlane named the pipeline.
+    fn id(&self) -> String {
+        format!(
+            "{}.{}",
+            self.bucket_name().unwrap_or_default(),
+            self.measurement
+        )
+    }
+
+    fn check_for(&self, mode: ReplicationMode) -> Result<()> {
+        let endpoint = self.check()?;
+        super::full_table_only(mode, &endpoint.bucket, &self.measurement)
+    }
 }

@@ -27,7 +27,6 @@ use arrow::buffer::NullBuffer;
 use arrow::datatypes::SchemaRef;
 use arrow::json::writer::EncoderOptions;
 use arrow::record_batch::RecordBatch;
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use super::config::{Precision, SECTION};
 use crate::{ConnectorError, Result};
@@ -224,7 +223,7 @@ impl Layout {
             match row {
                 Some(row) => ConnectorError::Other(format!(
                     "{SECTION}: {}, column `{column}`: {message}",
-                    row_name(batch, row, batch_number)
+                    crate::row_name(batch, row, batch_number)
                 )),
                 None => ConnectorError::Other(format!(
                     "{SECTION}: column `{column}` of batch {batch_number}: {message}"
@@ -340,23 +339,4 @@ impl Layout {
 
 fn is_null(nulls: &Option<NullBuffer>, row: usize) -> bool {
     nulls.as_ref().is_some_and(|n| n.is_null(row))
-}
-
-/// Names row `row` (0-based) of batch `batch_number` for a user: by the value of the column
-/// the source marks as key, else by its position.
-fn row_name(batch: &RecordBatch, row: usize, batch_number: usize) -> String {
-    let schema = batch.schema();
-    if let Some(key) = crate::marked_key(&schema) {
-        if let Some(column) = batch.column_by_name(key) {
-            let value = if column.is_null(row) {
-                "null".to_string()
-            } else {
-                ArrayFormatter::try_new(column.as_ref(), &FormatOptions::new())
-                    .and_then(|f| f.value(row).try_to_string())
-                    .unwrap_or_else(|e| format!("<{e}>"))
-            };
-            return format!("the row with {key} = {value} (batch {batch_number})");
-        }
-    }
-    format!("row {} of batch {batch_number}", row + 1)
 }

@@ -43,39 +43,50 @@ use line_protocol::{Layout, PointSpec, Tally};
 use writer::InfluxClient;
 
 use crate::{
-    ConnectorError, Offset, ReplicationMode, Result, Target, TargetConnector, TargetContext, Writer,
+    ConnectorError, ReplicationMode, Result, Target, TargetConnector, TargetContext, Writer,
 };
 
 #[async_trait]
 impl TargetConnector for InfluxTarget {
-    const NAME: &'static str = "influxdb";
-    const DESCRIPTION: &'static str = "Write each row as a point to InfluxDB (v2 write API, line protocol; batched, retried on 429/5xx)";
-    const SECRET_FIELDS: &'static [crate::secrets::SecretField] = &[
-        crate::secrets::SecretField::new("host", "host").unless(&["url"]),
-        crate::secrets::SecretField::new("port", "port").unless(&["url"]),
-        crate::secrets::SecretField::new("username", "user"),
-        crate::secrets::SecretField::new("user", "user"),
-        crate::secrets::SecretField::new("password", "password"),
-        crate::secrets::SecretField::new("dbname", "database").unless(&["bucket"]),
-    ];
     type Config = Config;
 
-    /// `{database}.{measurement}`, as the original fastlane named the pipeline.
-    fn target_id(config: &Config) -> String {
-        format!(
-            "{}.{}",
-            config.bucket_name().unwrap_or_default(),
-            config.measurement
-        )
-    }
-
-    fn check(config: &Config, mode: ReplicationMode) -> Result<()> {
+    /// Check the config, refuse INCREMENTAL runs, and check that the server answers.
+    async fn open(config: Config, context: TargetContext) -> Result<Self> {
         let endpoint = config.check()?;
-        full_table_only(mode, &endpoint.bucket, &config.measurement)
-    }
-
-    async fn open(config: Config, context: TargetContext) -> Result<Box<dyn Target>> {
-        Ok(Box::new(InfluxTarget::open(config, context).await?))
+        let target_id = format!("{}.{}", endpoint.bucket, config.measurement);
+        full_table_only(
+            context.replication_mode,
+            &endpoint.bucket,
+            &config.measurement,
+        )?;
+        let retry = writer::retry_policy(
+            config.max_attempts,
+            Duration::from_millis(config.retry_backoff_ms),
+        );
+        let precision = config.precision();
+        let client = InfluxClient::new(&endpoint, precision, retry)?;
+        client.ping().await?;
+        if config.time_column.is_none() {
+            tracing::info!(
+                "{SECTION}: no time_column: rows are stamped with the time they are written, \
+                 each with its own time ({} apart)",
+                precision.as_str()
+            );
+        }
+        Ok(Self {
+            client: Arc::new(client),
+            spec: Arc::new(PointSpec {
+                measurement: config.measurement,
+                tag_columns: config.tag_columns.unwrap_or_default(),
+                field_columns: config.field_columns,
+                time_column: config.time_column,
+                precision,
+            }),
+            left_out: Arc::default(),
+            target_id,
+            batch_size: config.batch_size,
+            workers: config.concurrency,
+        })
     }
 }
 
@@ -124,45 +135,6 @@ pub struct InfluxTarget {
 }
 
 impl InfluxTarget {
-    /// Check the config, refuse INCREMENTAL runs, and check that the server answers.
-    pub async fn open(config: Config, context: TargetContext) -> Result<Self> {
-        let endpoint = config.check()?;
-        let target_id = format!("{}.{}", endpoint.bucket, config.measurement);
-        full_table_only(
-            context.replication_mode,
-            &endpoint.bucket,
-            &config.measurement,
-        )?;
-        let retry = writer::retry_policy(
-            config.max_attempts,
-            Duration::from_millis(config.retry_backoff_ms),
-        );
-        let precision = config.precision();
-        let client = InfluxClient::new(&endpoint, precision, retry)?;
-        client.ping().await?;
-        if config.time_column.is_none() {
-            tracing::info!(
-                "{SECTION}: no time_column: rows are stamped with the time they are written, \
-                 each with its own time ({} apart)",
-                precision.as_str()
-            );
-        }
-        Ok(Self {
-            client: Arc::new(client),
-            spec: Arc::new(PointSpec {
-                measurement: config.measurement,
-                tag_columns: config.tag_columns.unwrap_or_default(),
-                field_columns: config.field_columns,
-                time_column: config.time_column,
-                precision,
-            }),
-            left_out: Arc::default(),
-            target_id,
-            batch_size: config.batch_size,
-            workers: config.concurrency,
-        })
-    }
-
     /// Warn about what was left out of the points written.
     fn report_left_out(&self) {
         let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -205,17 +177,8 @@ impl Target for InfluxTarget {
         false
     }
 
-    async fn get_offset(&self) -> Result<Option<Offset>> {
-        Ok(None)
-    }
-
     async fn writer(&self, worker: usize) -> Result<Box<dyn Writer>> {
-        if worker >= self.workers {
-            return Err(ConnectorError::Other(format!(
-                "{SECTION}: no worker {worker} (concurrency {})",
-                self.workers
-            )));
-        }
+        crate::connector::check_worker(SECTION, worker, self.workers)?;
         Ok(Box::new(InfluxWriter {
             client: self.client.clone(),
             spec: self.spec.clone(),

@@ -1,27 +1,25 @@
 //! Tests against the InfluxDB-compatible test server (`scripts/services.sh`): points written, read back and compared.
 
+use super::stub::{Answer, Stub};
+use super::tests::{an_hour_ago_ms, config, metrics, open};
+use crate::test_util::load;
+use crate::Target;
+use arrow::array::*;
+use arrow::record_batch::RecordBatch;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use arrow::array::*;
-use arrow::record_batch::RecordBatch;
-use serde_json::json;
-use super::stub::{Answer, Stub};
-use crate::test_util::load;
-use crate::Target;
-use super::tests::{an_hour_ago_ms, config, metrics, open};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
-
 
 /// `fl_{tag}_{pid}_{n}`: a measurement of its own for each test.
 fn unique(tag: &str) -> String {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     format!("fl_{tag}_{}_{n}", std::process::id())
 }
-
 
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use super::stub::{Answer, Stub};
 use super::{Config, InfluxTarget};
 use crate::test_util::load;
+use crate::TargetConnector as _;
 use crate::{ReplicationMode, Target, TargetContext};
 
 /// A section writing `measurement` to `url` (`extra` keys added or replaced).

@@ -60,18 +60,8 @@ fn describe(error: reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    let mut text = kind.to_string();
     let error = error.without_url();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    crate::error::with_causes(kind.to_string(), std::error::Error::source(&error))
 }
 
 /// Why a request failed for good.

@@ -47,83 +47,15 @@ use decode::Policy;
 use reader::Plan;
 use schema::{Columns, FieldType, Inference, Nesting};
 
-use crate::secrets::SecretField;
-use crate::{ConnectorError, ReplicationMode, Result, Source, SourceConnector, SourceContext};
+use crate::{ConnectorError, Result, Source, SourceConnector, SourceContext};
 
 #[async_trait]
 impl SourceConnector for MongoSource {
-    const NAME: &'static str = "mongodb";
-    const DESCRIPTION: &'static str = "Read a MongoDB collection in key order: keyset pages, columns inferred from a sample or declared";
-    const SECRET_FIELDS: &'static [SecretField] = &[
-        SecretField::new("host", "host").unless(&["uri"]),
-        SecretField::new("port", "port").unless(&["uri"]),
-        SecretField::new("username", "user"),
-        SecretField::new("user", "user"),
-        SecretField::new("password", "password"),
-        SecretField::new("dbname", "database"),
-    ];
     type Config = Config;
 
-    fn check(config: &Config, _mode: ReplicationMode) -> Result<()> {
-        Query::from_config(config).map(|_| ())
-    }
-
-    async fn open(config: Config, context: SourceContext) -> Result<Box<dyn Source>> {
-        Ok(Box::new(MongoSource::open(config, context).await?))
-    }
-}
-
-/// What the config asks of the collection, checked before connecting.
-struct Query {
-    conditions: Vec<mongodb::bson::Document>,
-    declared: Option<Columns>,
-    projection: Option<mongodb::bson::Document>,
-}
-
-impl Query {
-    fn from_config(config: &Config) -> Result<Self> {
-        config.check()?;
-        let conditions = config.conditions()?;
-        let declared = match &config.schema {
-            Some(fields) => Some(declared::declared(
-                fields,
-                &config.replication_key,
-                &format!("{SECTION}.schema"),
-            )?),
-            None => None,
-        };
-        let declared_names: Option<Vec<String>> = declared
-            .as_ref()
-            .map(|c| c.fields.iter().map(|(name, _)| name.clone()).collect());
-        let projection = config.projection(declared_names.as_deref())?;
-        Ok(Self {
-            conditions,
-            declared,
-            projection,
-        })
-    }
-}
-
-/// Pages the reader may decode ahead of the pipeline.
-const PAGES_AHEAD: usize = 2;
-
-/// A page read by the reader, or the error that stopped it.
-type Page = Result<RecordBatch>;
-
-/// The open source: the reader task running ahead, and the queue it fills.
-pub struct MongoSource {
-    /// `db.collection`, for messages.
-    name: String,
-    schema: SchemaRef,
-    pages: mpsc::Receiver<Page>,
-    reader: Option<JoinHandle<()>>,
-    emitted: bool,
-}
-
-impl MongoSource {
     /// Connect, check the collection, settle the columns and the start key, and start the
     /// reader.
-    pub async fn open(config: Config, context: SourceContext) -> Result<Self> {
+    async fn open(config: Config, context: SourceContext) -> Result<Self> {
         let Query {
             conditions,
             declared,
@@ -238,6 +170,53 @@ impl MongoSource {
             emitted: false,
         })
     }
+}
+
+/// What the config asks of the collection, checked before connecting.
+struct Query {
+    conditions: Vec<mongodb::bson::Document>,
+    declared: Option<Columns>,
+    projection: Option<mongodb::bson::Document>,
+}
+
+impl Query {
+    fn from_config(config: &Config) -> Result<Self> {
+        config.check()?;
+        let conditions = config.conditions()?;
+        let declared = match &config.schema {
+            Some(fields) => Some(declared::declared(
+                fields,
+                &config.replication_key,
+                &format!("{SECTION}.schema"),
+            )?),
+            None => None,
+        };
+        let declared_names: Option<Vec<String>> = declared
+            .as_ref()
+            .map(|c| c.fields.iter().map(|(name, _)| name.clone()).collect());
+        let projection = config.projection(declared_names.as_deref())?;
+        Ok(Self {
+            conditions,
+            declared,
+            projection,
+        })
+    }
+}
+
+/// Pages the reader may decode ahead of the pipeline.
+const PAGES_AHEAD: usize = 2;
+
+/// A page read by the reader, or the error that stopped it.
+type Page = Result<RecordBatch>;
+
+/// The open source: the reader task running ahead, and the queue it fills.
+pub struct MongoSource {
+    /// `db.collection`, for messages.
+    name: String,
+    schema: SchemaRef,
+    pages: mpsc::Receiver<Page>,
+    reader: Option<JoinHandle<()>>,
+    emitted: bool,
 }
 
 /// Infer the columns from the first `sample_size` documents in key order (after the filter);

@@ -1,5 +1,6 @@
 //! The `s3` target's settings.
 
+use crate::{ConnectorConfig, ReplicationMode};
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
@@ -224,5 +225,18 @@ impl Config {
         } else {
             format!("{}/{prefix}", self.bucket)
         }
+    }
+}
+
+impl ConnectorConfig for Config {
+    const DESCRIPTION: &'static str = "Write Parquet, JSON Lines or CSV objects to S3 (or an S3-compatible store), visible when the run commits";
+
+    fn id(&self) -> String {
+        self.target_id()
+    }
+
+    fn check_for(&self, _mode: ReplicationMode) -> Result<()> {
+        self.layout()?;
+        self.connection()?.check()
     }
 }

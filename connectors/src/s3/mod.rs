@@ -48,21 +48,51 @@ use crate::{
 
 #[async_trait]
 impl TargetConnector for S3Target {
-    const NAME: &'static str = "s3";
-    const DESCRIPTION: &'static str = "Write Parquet, JSON Lines or CSV objects to S3 (or an S3-compatible store), visible when the run commits";
     type Config = Config;
 
-    fn target_id(config: &Config) -> String {
-        config.target_id()
-    }
-
-    fn check(config: &Config, _mode: ReplicationMode) -> Result<()> {
-        config.layout()?;
-        config.connection()?.check()
-    }
-
-    async fn open(config: Config, context: TargetContext) -> Result<Box<dyn Target>> {
-        Ok(Box::new(S3Target::open(config, context).await?))
+    /// Check the config, build the client and make sure the bucket can be reached.
+    async fn open(config: Config, context: TargetContext) -> Result<Self> {
+        let layout = config.layout()?;
+        let connection = config.connection()?;
+        let sdk = connection.sdk_config().await?;
+        let path_style = config
+            .force_path_style
+            .unwrap_or_else(|| connection.overrides_endpoint());
+        // Checksums only where S3 requires them: S3-compatible stores do not all accept the
+        // SDK's default trailing checksums.
+        let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(path_style)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .build();
+        let client = Client::from_conf(s3);
+        let bucket = config.bucket.clone();
+        if let Err(e) = client.head_bucket().bucket(&bucket).send().await {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            let cause = match status {
+                Some(404) => "it does not exist".to_string(),
+                Some(403) => {
+                    "access denied (check the credentials and the bucket policy)".to_string()
+                }
+                Some(301) => "it is in another region (set `region`)".to_string(),
+                _ => describe(&e),
+            };
+            return Err(ConnectorError::Other(format!(
+                "{SECTION}: cannot use bucket '{bucket}': {cause}"
+            )));
+        }
+        Ok(Self {
+            workers: config.concurrency,
+            run_id: context.run_id.clone(),
+            shared: Arc::new(Shared {
+                client,
+                bucket,
+                layout,
+                key: config.key.clone(),
+                incremental: context.replication_mode == ReplicationMode::Incremental,
+                run: Mutex::new(RunState::default()),
+            }),
+        })
     }
 }
 
@@ -155,51 +185,6 @@ pub struct S3Target {
 }
 
 impl S3Target {
-    /// Check the config, build the client and make sure the bucket can be reached.
-    pub async fn open(config: Config, context: TargetContext) -> Result<Self> {
-        let layout = config.layout()?;
-        let connection = config.connection()?;
-        let sdk = connection.sdk_config().await?;
-        let path_style = config
-            .force_path_style
-            .unwrap_or_else(|| connection.overrides_endpoint());
-        // Checksums only where S3 requires them: S3-compatible stores do not all accept the
-        // SDK's default trailing checksums.
-        let s3 = aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(path_style)
-            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-            .build();
-        let client = Client::from_conf(s3);
-        let bucket = config.bucket.clone();
-        if let Err(e) = client.head_bucket().bucket(&bucket).send().await {
-            let status = e.raw_response().map(|r| r.status().as_u16());
-            let cause = match status {
-                Some(404) => "it does not exist".to_string(),
-                Some(403) => {
-                    "access denied (check the credentials and the bucket policy)".to_string()
-                }
-                Some(301) => "it is in another region (set `region`)".to_string(),
-                _ => describe(&e),
-            };
-            return Err(ConnectorError::Other(format!(
-                "{SECTION}: cannot use bucket '{bucket}': {cause}"
-            )));
-        }
-        Ok(Self {
-            workers: config.concurrency,
-            run_id: context.run_id.clone(),
-            shared: Arc::new(Shared {
-                client,
-                bucket,
-                layout,
-                key: config.key.clone(),
-                incremental: context.replication_mode == ReplicationMode::Incremental,
-                run: Mutex::new(RunState::default()),
-            }),
-        })
-    }
-
     fn state_key(&self) -> String {
         under_prefix(&self.shared.layout.prefix, STATE_NAME)
     }
@@ -347,12 +332,7 @@ impl Target for S3Target {
     }
 
     async fn writer(&self, worker: usize) -> Result<Box<dyn Writer>> {
-        if worker >= self.workers {
-            return Err(ConnectorError::Other(format!(
-                "s3 target: no worker {worker} (concurrency {})",
-                self.workers
-            )));
-        }
+        crate::connector::check_worker(SECTION, worker, self.workers)?;
         Ok(Box::new(S3Writer::new(self.shared.clone())))
     }
 

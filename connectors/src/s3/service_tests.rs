@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::{Config, S3Target};
 use crate::aws::test_server::TestAws;
 use crate::test_util::load;
+use crate::TargetConnector as _;
 use crate::{Offset, ReplicationMode, Target, TargetContext, KEY_METADATA};
 
 fn schema() -> Arc<Schema> {

@@ -347,7 +347,10 @@ impl Poster {
                     }
                     // Without the URL: the webhook's path is its secret.
                     Err(e) => Err((
-                        format!("Slack unreachable: {}", error_chain(&e.without_url())),
+                        format!(
+                            "Slack unreachable: {}",
+                            fastlane_connectors::error::chain(&e.without_url())
+                        ),
                         Verdict::Retry,
                     )),
                 }
@@ -377,18 +380,6 @@ impl Poster {
             }
         }
     }
-}
-
-/// An error and its causes, `: `-separated.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

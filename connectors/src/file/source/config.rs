@@ -1,5 +1,6 @@
 //! The `file` source's settings.
 
+use crate::{ConnectorConfig, ReplicationMode};
 use std::collections::BTreeMap;
 
 use arrow::datatypes::{DataType, TimeUnit};
@@ -166,5 +167,18 @@ impl Config {
                 .map(|(name, t)| (name.clone(), t.data_type()))
                 .collect(),
         })
+    }
+}
+
+impl ConnectorConfig for Config {
+    const DESCRIPTION: &'static str =
+        "Read CSV, JSON Lines or Parquet files (one path or a glob pattern)";
+
+    fn id(&self) -> String {
+        self.path.clone()
+    }
+
+    fn check_for(&self, _mode: ReplicationMode) -> Result<()> {
+        self.read_options().map(|_| ())
     }
 }

@@ -29,37 +29,14 @@ pub use config::{Config, DeclaredType};
 use config::{ReadOptions, SECTION};
 
 use crate::file::format::FileFormat;
-use crate::{ConnectorError, ReplicationMode, Result, Source, SourceConnector, SourceContext};
+use crate::{ConnectorError, Result, Source, SourceConnector, SourceContext};
 
 #[async_trait]
 impl SourceConnector for FileSource {
-    const NAME: &'static str = "file";
-    const DESCRIPTION: &'static str =
-        "Read CSV, JSON Lines or Parquet files (one path or a glob pattern)";
     type Config = Config;
 
-    fn check(config: &Config, _mode: ReplicationMode) -> Result<()> {
-        config.read_options().map(|_| ())
-    }
-
-    async fn open(config: Config, context: SourceContext) -> Result<Box<dyn Source>> {
-        Ok(Box::new(FileSource::open(config, context).await?))
-    }
-}
-
-/// Reads the matched files one after the other, `batch_size` rows per batch. Every batch
-/// carries the run's schema (the shared schema of all files).
-pub struct FileSource {
-    schema: SchemaRef,
-    /// `None` only while a read is in flight or after a read thread died.
-    reader: Option<FileReader>,
-    emitted: bool,
-    exhausted: bool,
-}
-
-impl FileSource {
     /// Check the config, find the files and their shared schema.
-    pub async fn open(config: Config, context: SourceContext) -> Result<Self> {
+    async fn open(config: Config, context: SourceContext) -> Result<Self> {
         if let Some(offset) = context.resume_after {
             return Err(ConnectorError::config(
                 "replication_mode",
@@ -90,7 +67,19 @@ impl FileSource {
             exhausted: false,
         })
     }
+}
 
+/// Reads the matched files one after the other, `batch_size` rows per batch. Every batch
+/// carries the run's schema (the shared schema of all files).
+pub struct FileSource {
+    schema: SchemaRef,
+    /// `None` only while a read is in flight or after a read thread died.
+    reader: Option<FileReader>,
+    emitted: bool,
+    exhausted: bool,
+}
+
+impl FileSource {
     /// The schema every batch carries.
     pub fn schema(&self) -> SchemaRef {
         self.schema.clone()

@@ -1,5 +1,6 @@
 //! The `file` target's settings.
 
+use crate::{ConnectorConfig, ReplicationMode};
 use std::path::PathBuf;
 
 use parquet::file::properties::WriterProperties;
@@ -119,5 +120,20 @@ impl Config {
                 }
             })
             .collect()
+    }
+}
+
+impl ConnectorConfig for Config {
+    const DESCRIPTION: &'static str =
+        "Write a Parquet, CSV or JSON Lines file, replaced atomically at the end of the run";
+
+    fn id(&self) -> String {
+        self.path.clone()
+    }
+
+    fn check_for(&self, _mode: ReplicationMode) -> Result<()> {
+        self.encoding()?;
+        self.worker_paths()?;
+        Ok(())
     }
 }

@@ -31,34 +31,19 @@ use config::Encoding;
 pub use config::{Config, DEFAULT_ROW_GROUP_SIZE, WORKER_PLACEHOLDER};
 pub use writer::FileWriter;
 
-use crate::{
-    ConnectorError, ReplicationMode, Result, Target, TargetConnector, TargetContext, Writer,
-};
+use crate::{ConnectorError, Result, Target, TargetConnector, TargetContext, Writer};
 
 #[async_trait]
 impl TargetConnector for FileTarget {
-    const NAME: &'static str = "file";
-    const DESCRIPTION: &'static str =
-        "Write a Parquet, CSV or JSON Lines file, replaced atomically at the end of the run";
     type Config = Config;
 
-    fn target_id(config: &Config) -> String {
-        config.path.clone()
-    }
-
-    fn check(config: &Config, _mode: ReplicationMode) -> Result<()> {
-        config.encoding()?;
-        config.worker_paths()?;
-        Ok(())
-    }
-
-    async fn open(config: Config, context: TargetContext) -> Result<Box<dyn Target>> {
+    async fn open(config: Config, context: TargetContext) -> Result<Self> {
         let mut target = FileTarget::new(config, context)?;
         let files = target.files.clone();
         target._locks = tokio::task::spawn_blocking(move || lock_and_clean(&files))
             .await
             .map_err(|e| ConnectorError::Other(format!("file target: opening failed: {e}")))??;
-        Ok(Box::new(target))
+        Ok(target)
     }
 }
 

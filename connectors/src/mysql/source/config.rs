@@ -1,6 +1,7 @@
 //! The `mysql` source's settings (the original fastlane's keys, plus `where`, `columns`,
 //! `concurrency` and TLS).
 
+use crate::{ConnectorConfig, ReplicationMode, SecretField};
 use serde::{Deserialize, Serialize};
 
 use crate::mysql::{self, Endpoint, EndpointKeys, Tls};
@@ -137,5 +138,19 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+impl ConnectorConfig for Config {
+    const DESCRIPTION: &'static str = "Read a MySQL/MariaDB table in key order: consistent snapshot, keyset pages, parallel key ranges";
+    const SECRET_FIELDS: &'static [SecretField] = crate::mysql::SECRET_FIELDS;
+
+    fn id(&self) -> String {
+        format!("{}.{}", self.db, self.table)
+    }
+
+    fn check_for(&self, _mode: ReplicationMode) -> Result<()> {
+        self.check()?;
+        self.endpoint().map(|_| ())
     }
 }

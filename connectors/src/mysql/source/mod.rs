@@ -39,42 +39,10 @@ const PAGES_AHEAD: usize = 2;
 
 #[async_trait]
 impl SourceConnector for MySqlSource {
-    const NAME: &'static str = "mysql";
-    const DESCRIPTION: &'static str = "Read a MySQL/MariaDB table in key order: consistent snapshot, keyset pages, parallel key ranges";
-    const SECRET_FIELDS: &'static [crate::secrets::SecretField] = super::SECRET_FIELDS;
     type Config = Config;
 
-    fn check(config: &Config, _mode: ReplicationMode) -> Result<()> {
-        config.check()?;
-        config.endpoint().map(|_| ())
-    }
-
-    async fn open(config: Config, context: SourceContext) -> Result<Box<dyn Source>> {
-        Ok(Box::new(MySqlSource::open(config, context).await?))
-    }
-}
-
-/// A page read by a partition's reader, or the error that stopped it.
-type Page = Result<RecordBatch>;
-
-/// Where the batches come from: one queue for all partitions, or one per partition read in
-/// order.
-enum Delivery {
-    AsTheyCome(mpsc::Receiver<Page>),
-    InKeyOrder(std::collections::VecDeque<mpsc::Receiver<Page>>),
-}
-
-/// The open source: reader tasks running ahead, and the queue(s) they fill.
-pub struct MySqlSource {
-    plan: std::sync::Arc<TablePlan>,
-    delivery: Delivery,
-    readers: JoinSet<()>,
-    emitted: bool,
-}
-
-impl MySqlSource {
     /// Connect, read the table's columns, take the snapshot(s) and start the readers.
-    pub async fn open(config: Config, context: SourceContext) -> Result<Self> {
+    async fn open(config: Config, context: SourceContext) -> Result<Self> {
         config.check()?;
         let endpoint = config.endpoint()?;
         let mut control = endpoint.connect(false).await?;
@@ -107,7 +75,27 @@ impl MySqlSource {
             emitted: false,
         })
     }
+}
 
+/// A page read by a partition's reader, or the error that stopped it.
+type Page = Result<RecordBatch>;
+
+/// Where the batches come from: one queue for all partitions, or one per partition read in
+/// order.
+enum Delivery {
+    AsTheyCome(mpsc::Receiver<Page>),
+    InKeyOrder(std::collections::VecDeque<mpsc::Receiver<Page>>),
+}
+
+/// The open source: reader tasks running ahead, and the queue(s) they fill.
+pub struct MySqlSource {
+    plan: std::sync::Arc<TablePlan>,
+    delivery: Delivery,
+    readers: JoinSet<()>,
+    emitted: bool,
+}
+
+impl MySqlSource {
     /// The next page from whichever queue is due, `None` when every reader is done.
     async fn next_page(&mut self) -> Option<Page> {
         match &mut self.delivery {

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{Config, MySqlSource};
 use crate::mysql::test_server::{TestDb, ALL_TYPES_DDL, ALL_TYPES_ROWS};
+use crate::SourceConnector as _;
 use crate::{ConnectorError, Offset, ReplicationMode, Source, SourceContext};
 
 async fn open(

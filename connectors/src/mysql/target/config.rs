@@ -1,5 +1,6 @@
 //! The `mysql` target's settings.
 
+use crate::{ConnectorConfig, ReplicationMode, SecretField};
 use serde::{Deserialize, Serialize};
 
 use crate::mysql::{self, Endpoint, EndpointKeys, Tls};
@@ -149,5 +150,19 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+impl ConnectorConfig for Config {
+    const DESCRIPTION: &'static str = "Load a MySQL/MariaDB table: FULL_TABLE swapped in atomically, INCREMENTAL upserts; LOAD DATA LOCAL bulk loads";
+    const SECRET_FIELDS: &'static [SecretField] = crate::mysql::SECRET_FIELDS;
+
+    fn id(&self) -> String {
+        format!("{}.{}", self.db, self.table)
+    }
+
+    fn check_for(&self, _mode: ReplicationMode) -> Result<()> {
+        self.check()?;
+        self.endpoint().map(|_| ())
     }
 }

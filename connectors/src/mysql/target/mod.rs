@@ -50,124 +50,10 @@ use crate::{
 
 #[async_trait]
 impl TargetConnector for MySqlTarget {
-    const NAME: &'static str = "mysql";
-    const DESCRIPTION: &'static str = "Load a MySQL/MariaDB table: FULL_TABLE swapped in atomically, INCREMENTAL upserts; LOAD DATA LOCAL bulk loads";
-    const SECRET_FIELDS: &'static [crate::secrets::SecretField] = super::SECRET_FIELDS;
     type Config = Config;
 
-    fn target_id(config: &Config) -> String {
-        format!("{}.{}", config.db, config.table)
-    }
-
-    fn check(config: &Config, _mode: ReplicationMode) -> Result<()> {
-        config.check()?;
-        config.endpoint().map(|_| ())
-    }
-
-    async fn open(config: Config, context: TargetContext) -> Result<Box<dyn Target>> {
-        Ok(Box::new(MySqlTarget::open(config, context).await?))
-    }
-}
-
-/// What every writer of a run shares: where rows go, and the table's columns once it exists.
-pub(super) struct LoadPlan {
-    endpoint: Endpoint,
-    mode: ReplicationMode,
-    method: LoadMethod,
-    batch_size: usize,
-    /// `db.table`, for messages.
-    table_name: String,
-    /// The run's table, quoted (`db`.`table`).
-    target_table_sql: String,
-    /// The table's key column.
-    key: Option<String>,
-    /// The table rows are loaded into (the run's staging table in FULL_TABLE runs), quoted.
-    load_table_sql: String,
-    load_table: String,
-    /// Columns of the load table; `None` until it exists.
-    columns: Mutex<Option<Vec<ColumnInfo>>>,
-    /// The run's lock on the table, and the connection holding it (which also runs the DDL).
-    lock: Arc<RunLock>,
-    /// The collation a text key of a non-MySQL source is created with.
-    exact_collation: String,
-    /// The table has a UNIQUE index besides its primary key: an upsert may delete a row it
-    /// clashes with there, so INCREMENTAL loads count the rows they replace exactly.
-    secondary_unique: bool,
-    /// A writer idle this long pings its connection before loading (and reconnects if it is
-    /// gone).
-    idle_ping: Duration,
-    /// Set once the server refused LOAD DATA LOCAL (auto method: INSERT from then on).
-    local_infile_refused: AtomicBool,
-}
-
-impl LoadPlan {
-    /// `loading into `db.table``, for errors.
-    fn loading(&self) -> String {
-        format!("loading into `{}`", self.table_name)
-    }
-
-    /// A load error, with the section and table.
-    fn failed(&self, e: ConnectorError) -> ConnectorError {
-        ConnectorError::Other(format!("{SECTION}: {}: {e}", self.loading()))
-    }
-
-    /// Columns of the load table, creating it from `schema` on the first batch if missing.
-    async fn table_columns(&self, schema: &Schema) -> Result<Vec<ColumnInfo>> {
-        let mut columns = self.columns.lock().await;
-        if let Some(existing) = columns.as_ref() {
-            return Ok(existing.clone());
-        }
-        let key = self.key.as_deref().or_else(|| crate::marked_key(schema));
-        if key.is_none() && self.mode == ReplicationMode::Incremental {
-            return Err(ConnectorError::config(
-                format!("{SECTION}.key"),
-                format!("INCREMENTAL runs need a key to create `{}` with: name the column (the source marks none)", self.table_name),
-            ));
-        }
-        let sql = table::create_sql(
-            &self.load_table_sql,
-            schema,
-            key,
-            &self.table_name,
-            &self.exact_collation,
-        )?;
-        let mut control = self.lock.conn().await?;
-        control.query_drop(sql).await.map_err(|e| {
-            self.endpoint
-                .error(&format!("creating `{}`", self.table_name), e)
-        })?;
-        tracing::info!(
-            "{SECTION}: created `{}.{}` from the batches' columns",
-            self.endpoint.db,
-            self.load_table
-        );
-        let created = table::columns(&mut control, &self.endpoint, &self.load_table)
-            .await?
-            .ok_or_else(|| {
-                ConnectorError::Other(format!(
-                    "{SECTION}: `{}` vanished after it was created",
-                    self.load_table
-                ))
-            })?;
-        if self.mode == ReplicationMode::FullTable {
-            self.lock.guard_stage(self.load_table.clone());
-        }
-        *columns = Some(created.clone());
-        Ok(created)
-    }
-}
-
-/// The configured table of a run.
-pub struct MySqlTarget {
-    plan: Arc<LoadPlan>,
-    table: String,
-    workers: usize,
-    _keepalive: KeepAlive,
-}
-
-impl MySqlTarget {
     /// Connect, take the run's lock, check the table and key, and prepare the staging table.
-    pub async fn open(config: Config, context: TargetContext) -> Result<Self> {
+    async fn open(config: Config, context: TargetContext) -> Result<Self> {
         config.check()?;
         let endpoint = config.endpoint()?;
         let lock = RunLock::acquire(&endpoint, &config.table).await?;
@@ -265,6 +151,102 @@ impl MySqlTarget {
             _keepalive: keepalive,
         })
     }
+}
+
+/// What every writer of a run shares: where rows go, and the table's columns once it exists.
+pub(super) struct LoadPlan {
+    endpoint: Endpoint,
+    mode: ReplicationMode,
+    method: LoadMethod,
+    batch_size: usize,
+    /// `db.table`, for messages.
+    table_name: String,
+    /// The run's table, quoted (`db`.`table`).
+    target_table_sql: String,
+    /// The table's key column.
+    key: Option<String>,
+    /// The table rows are loaded into (the run's staging table in FULL_TABLE runs), quoted.
+    load_table_sql: String,
+    load_table: String,
+    /// Columns of the load table; `None` until it exists.
+    columns: Mutex<Option<Vec<ColumnInfo>>>,
+    /// The run's lock on the table, and the connection holding it (which also runs the DDL).
+    lock: Arc<RunLock>,
+    /// The collation a text key of a non-MySQL source is created with.
+    exact_collation: String,
+    /// The table has a UNIQUE index besides its primary key: an upsert may delete a row it
+    /// clashes with there, so INCREMENTAL loads count the rows they replace exactly.
+    secondary_unique: bool,
+    /// A writer idle this long pings its connection before loading (and reconnects if it is
+    /// gone).
+    idle_ping: Duration,
+    /// Set once the server refused LOAD DATA LOCAL (auto method: INSERT from then on).
+    local_infile_refused: AtomicBool,
+}
+
+impl LoadPlan {
+    /// `loading into `db.table``, for errors.
+    fn loading(&self) -> String {
+        format!("loading into `{}`", self.table_name)
+    }
+
+    /// A load error, with the section and table.
+    fn failed(&self, e: ConnectorError) -> ConnectorError {
+        ConnectorError::Other(format!("{SECTION}: {}: {e}", self.loading()))
+    }
+
+    /// Columns of the load table, creating it from `schema` on the first batch if missing.
+    async fn table_columns(&self, schema: &Schema) -> Result<Vec<ColumnInfo>> {
+        let mut columns = self.columns.lock().await;
+        if let Some(existing) = columns.as_ref() {
+            return Ok(existing.clone());
+        }
+        let key = self.key.as_deref().or_else(|| crate::marked_key(schema));
+        if key.is_none() && self.mode == ReplicationMode::Incremental {
+            return Err(ConnectorError::config(
+                format!("{SECTION}.key"),
+                format!("INCREMENTAL runs need a key to create `{}` with: name the column (the source marks none)", self.table_name),
+            ));
+        }
+        let sql = table::create_sql(
+            &self.load_table_sql,
+            schema,
+            key,
+            &self.table_name,
+            &self.exact_collation,
+        )?;
+        let mut control = self.lock.conn().await?;
+        control.query_drop(sql).await.map_err(|e| {
+            self.endpoint
+                .error(&format!("creating `{}`", self.table_name), e)
+        })?;
+        tracing::info!(
+            "{SECTION}: created `{}.{}` from the batches' columns",
+            self.endpoint.db,
+            self.load_table
+        );
+        let created = table::columns(&mut control, &self.endpoint, &self.load_table)
+            .await?
+            .ok_or_else(|| {
+                ConnectorError::Other(format!(
+                    "{SECTION}: `{}` vanished after it was created",
+                    self.load_table
+                ))
+            })?;
+        if self.mode == ReplicationMode::FullTable {
+            self.lock.guard_stage(self.load_table.clone());
+        }
+        *columns = Some(created.clone());
+        Ok(created)
+    }
+}
+
+/// The configured table of a run.
+pub struct MySqlTarget {
+    plan: Arc<LoadPlan>,
+    table: String,
+    workers: usize,
+    _keepalive: KeepAlive,
 }
 
 /// A short tag of the run id, naming the run's staging table.

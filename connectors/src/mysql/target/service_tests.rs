@@ -10,6 +10,8 @@ use serde_json::json;
 use super::{Config, MySqlTarget};
 use crate::mysql::test_server::{TestDb, ALL_TYPES_DDL, ALL_TYPES_ROWS};
 use crate::test_util::load;
+use crate::SourceConnector as _;
+use crate::TargetConnector as _;
 use crate::{Offset, ReplicationMode, Source, SourceContext, Target, TargetContext};
 
 async fn destination(

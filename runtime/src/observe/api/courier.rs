@@ -235,7 +235,12 @@ impl Courier {
                     "{method} {path}: no answer within {CALL_TIMEOUT:?}"
                 ))
             }
-            Err(e) => return Reply::Retry(format!("{method} {path}: {}", error_chain(&e))),
+            Err(e) => {
+                return Reply::Retry(format!(
+                    "{method} {path}: {}",
+                    fastlane_connectors::error::chain(&e)
+                ))
+            }
         };
         let status = response.status();
         if status.is_success() {
@@ -304,16 +309,4 @@ pub(super) fn error_detail(body: &str) -> String {
     } else {
         format!(": {message}")
     }
-}
-
-/// An error and its causes, `: `-separated.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
