@@ -243,3 +243,48 @@ async fn a_secret_fills_the_connection_keys_and_its_mistakes_name_it() {
     );
     db.drop().await;
 }
+
+#[tokio::test]
+async fn the_original_ssm_region_finds_secrets_a_section_region_wins() {
+    let aws = TestAws::from_env();
+    let db = MySqlTestDb::new("e2e_ssm").await;
+    events_table(&db, 1, 300).await;
+    // The secret lives in another region than the environment's: only `ssm.region` finds it.
+    let region = "eu-west-3";
+    assert_ne!(aws.region, region);
+    let name = fastlane_connectors::aws_test_support::unique_name("ssm");
+    let conf = aws_sdk_secretsmanager::config::Builder::from(&aws.sdk_config().await)
+        .region(aws_sdk_secretsmanager::config::Region::new(region))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
+        .create_secret()
+        .name(&name)
+        .secret_string(
+            json!({ "host": db.host, "port": db.port, "username": db.user, "password": "",
+                    "dbname": db.name })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating secret {name}: {e:?}"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = json!({
+        "ssm": { "region": region },
+        "source": { "mysql": { "secret": name, "table": "events", "key": "id" } },
+        "target": { "file": { "path": "out.parquet" } },
+        "transform": { "add_op_fields": false },
+    });
+    let out = run(
+        &aws,
+        dir.path(),
+        &config,
+        &["--summary-json", "summary.json"],
+    );
+    assert_ok(&out);
+    assert_eq!(summary(dir.path())["rows_loaded"], json!(300));
+    // A section's own `secret_region` wins over `ssm`: the secret is not in that region.
+    config["source"]["mysql"]["secret_region"] = json!(aws.region);
+    let out = run(&aws, dir.path(), &config, &[]);
+    assert_fails(&out, 1, &[&format!("secret '{name}'"), "does not exist"]);
+    db.drop().await;
+}

@@ -15,7 +15,8 @@ mod show;
 mod transform;
 mod validate;
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -66,7 +67,8 @@ pub struct PipelineArgs {
     /// Writer type (a key of the config's `target` section, e.g. `file`).
     #[arg(long)]
     target: Option<String>,
-    /// Transform component (.wasm); overrides `transform.wasm`.
+    /// Transform component (.wasm); overrides `transform.wasm`. `default` (the original
+    /// fastlane's identity transform) means no transform.
     #[arg(long)]
     transform: Option<PathBuf>,
     /// Number of transform workers; overrides `transform.concurrency`.
@@ -78,6 +80,9 @@ pub struct PipelineArgs {
     /// FULL_TABLE or INCREMENTAL; overrides `replication_mode`.
     #[arg(long, value_parser = parse_mode)]
     replication_mode: Option<ReplicationMode>,
+    /// Set when the command line is the original fastlane's (no verb): see [`with_verb`].
+    #[arg(skip)]
+    original_cli: bool,
     /// Directory of precompiled transform components (default: ~/.cache/fastlane).
     #[arg(long, env = "FASTLANE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -85,10 +90,13 @@ pub struct PipelineArgs {
 
 impl PipelineArgs {
     fn overrides(&self, log_file: Option<PathBuf>) -> Overrides {
+        let identity = self.transform.as_deref() == Some(Path::new(IDENTITY_TRANSFORM));
         Overrides {
             source: self.source.clone(),
             target: self.target.clone(),
-            transform: self.transform.clone(),
+            transform: self.transform.clone().filter(|_| !identity),
+            no_transform: identity,
+            original_cli: identity || self.original_cli,
             transform_workers: self.transform_workers,
             transform_config: self.transform_config.clone(),
             log_file,
@@ -103,16 +111,17 @@ impl PipelineArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pipeline: PipelineArgs,
-    /// Also write the run log to this file (JSON lines); overrides `logs.log_file`.
-    #[arg(long)]
-    logs_to_file: Option<PathBuf>,
+    /// Also write the run log to this file (JSON lines); overrides `logs.log_file`. Without a
+    /// value: `logs.log_file`, else `fastlane.log`.
+    #[arg(long, alias = "logs_to_file", value_name = "PATH")]
+    logs_to_file: Option<Option<PathBuf>>,
     /// Also send the run log to CloudWatch Logs (group: the pipeline id, stream: the run's start
     /// time and id); sets `logs.log_to_cloudwatch`.
-    #[arg(long)]
+    #[arg(long, alias = "logs_to_cloudwatch")]
     logs_to_cloudwatch: bool,
     /// Post to Slack if the run fails (webhook: `logs.slack_webhook_url` or SLACK_WEBHOOK_URL);
     /// sets `logs.error_log_to_slack`.
-    #[arg(long)]
+    #[arg(long, alias = "logs_to_slack")]
     logs_to_slack: bool,
     /// Write the final summary as JSON to this file.
     #[arg(long)]
@@ -145,11 +154,45 @@ impl RunArgs {
     /// The config overrides of this command line.
     fn overrides(&self) -> Overrides {
         Overrides {
+            log_to_file: self.logs_to_file.is_some(),
             log_to_cloudwatch: self.logs_to_cloudwatch,
             error_log_to_slack: self.logs_to_slack,
-            ..self.pipeline.overrides(self.logs_to_file.clone())
+            ..self.pipeline.overrides(self.logs_to_file.clone().flatten())
         }
     }
+}
+
+/// `--transform default`: the original fastlane's identity transform, "the only one
+/// implemented" there; here, no transform.
+const IDENTITY_TRANSFORM: &str = "default";
+
+/// The verbs of this command line, and what clap answers without one.
+const VERBS: &[&str] = &[
+    "run",
+    "validate",
+    "connectors",
+    "show",
+    "serve",
+    "transform",
+    "help",
+    "-h",
+    "--help",
+    "-V",
+    "--version",
+];
+
+/// The original fastlane had one form, `fastlane --source=mysql --target=s3 --config=X.json`:
+/// a command line that starts with an option is that form, and means `run`. Returns the
+/// arguments with the verb, and whether it was added.
+fn with_verb(mut args: Vec<OsString>) -> (Vec<OsString>, bool) {
+    let original = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|first| first.starts_with('-') && !VERBS.contains(&first));
+    if original {
+        args.insert(1, OsString::from("run"));
+    }
+    (args, original)
 }
 
 fn parse_json(s: &str) -> Result<serde_json::Value, String> {
@@ -173,7 +216,11 @@ pub(crate) fn print_out(text: &str) {
 /// Parse the command line and run the command; the process's exit code.
 pub fn main() -> ExitCode {
     crate::metrics::mark_process_start();
-    let cli = Cli::parse();
+    let (args, original_cli) = with_verb(std::env::args_os().collect());
+    let mut cli = Cli::parse_from(args);
+    if let Command::Run(run) = &mut cli.command {
+        run.pipeline.original_cli = original_cli;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

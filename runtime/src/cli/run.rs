@@ -29,6 +29,12 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         say!("error: {e:#}");
         return EXIT_CONFIG;
     }
+    if let Some(reason) = config.original_layout {
+        tracing::info!(
+            "the config is read in the original fastlane's layout ({reason}): add_op_fields is {}",
+            config.add_op_fields()
+        );
+    }
     let logs = config.pipeline.logs.clone();
     let api = args
         .api

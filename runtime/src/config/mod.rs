@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 mod env;
 mod logs;
+mod original;
 mod schema;
 mod secrets;
 #[cfg(test)]
@@ -22,6 +23,7 @@ pub use logs::{
     check_log_group_name, check_webhook_url, is_log_group_char, LogsConfig, SlackLevel,
     MAX_LOG_GROUP_CHARS, SLACK_WEBHOOK_ENV,
 };
+pub use original::{original_layout, SsmConfig};
 pub use schema::{pipeline_schema, schema_problems};
 pub(crate) use secrets::register_secrets;
 
@@ -58,7 +60,14 @@ pub struct PipelineConfig {
     /// and leaves the target as it was.
     #[serde(default)]
     pub allow_empty: bool,
+    /// The original fastlane's AWS settings: `region` is the region of every `secret` whose
+    /// section sets no `secret_region` of its own.
+    #[serde(default)]
+    pub ssm: Option<SsmConfig>,
 }
+
+/// The log file of `--logs-to-file` given no path, when the config names none.
+pub const DEFAULT_LOG_FILE: &str = "fastlane.log";
 
 fn default_max_buffered_batches() -> usize {
     8
@@ -123,14 +132,23 @@ pub struct Overrides {
     pub transform_workers: Option<usize>,
     /// `--transform-config`: the transform's JSON config.
     pub transform_config: Option<Value>,
-    /// `--logs-to-file`.
+    /// `--logs-to-file PATH`.
     pub log_file: Option<PathBuf>,
+    /// `--logs-to-file` (with or without a path): with none, the config's `logs.log_file`,
+    /// else [`DEFAULT_LOG_FILE`].
+    pub log_to_file: bool,
     /// `--logs-to-cloudwatch`: sets `logs.log_to_cloudwatch` (a flag cannot turn it off).
     pub log_to_cloudwatch: bool,
     /// `--logs-to-slack`: sets `logs.error_log_to_slack` (a flag cannot turn it off).
     pub error_log_to_slack: bool,
     /// `--replication-mode`.
     pub replication_mode: Option<ReplicationMode>,
+    /// `--transform default` (the original's identity transform): no component, whatever
+    /// `transform.wasm` says.
+    pub no_transform: bool,
+    /// The command line is the original fastlane's (no verb, or `--transform default`): the
+    /// config is read in the original's layout (see [`original_layout`]).
+    pub original_cli: bool,
 }
 
 /// A config that passed validation, with the chosen connectors.
@@ -155,6 +173,9 @@ pub struct ResolvedConfig {
     /// The target section parsed into its connector's config and checked (`None` when it
     /// names a secret).
     pub parsed_target: Option<ParsedTarget>,
+    /// Why the config is read in the original fastlane's layout, when it is (see
+    /// [`original_layout`]).
+    pub original_layout: Option<&'static str>,
 }
 
 impl std::fmt::Debug for ResolvedConfig {
@@ -212,6 +233,14 @@ impl ResolvedConfig {
             Some((cut, _)) => id[..cut].to_string(),
             None => id,
         }
+    }
+
+    /// Whether every batch gets `_op_type` and `_op_timestamp` columns.
+    pub fn add_op_fields(&self) -> bool {
+        self.pipeline
+            .transform
+            .as_ref()
+            .is_some_and(|t| t.add_op_fields)
     }
 
     /// The transform section, when a component is configured.
@@ -300,6 +329,11 @@ pub fn parse(
     apply_overrides(&mut document, overrides);
     env::resolve_env(&mut doc, &mut String::new(), &mut problems);
     apply_overrides(&mut doc, overrides);
+    if let Some(root) = doc.as_object_mut() {
+        original::apply_ssm_region(root);
+    }
+    let original = original_layout(&doc, overrides);
+    original::apply_original_layout(&mut doc, original.is_some());
     problems.extend(schema_problems(
         &schemars::schema_for!(PipelineConfig),
         &doc,
@@ -380,6 +414,7 @@ pub fn parse(
                 target,
                 parsed_source,
                 parsed_target,
+                original_layout: original,
             })
         }
         _ => Err(fail(problems)),
@@ -439,13 +474,30 @@ fn choose(
         });
         return None;
     };
-    let section = sections.get(&name).cloned().unwrap_or_else(empty_object);
+    let given = sections.get(&name);
+    let section = given.cloned().unwrap_or_else(empty_object);
     // A secret read later may still give the connection keys: only the rest is required now.
     let schema = match fastlane_connectors::secrets::reference(&section) {
         Some(_) => fastlane_connectors::secrets::relax_required(schema, secret_fields),
         None => schema,
     };
-    let found = schema_problems(&schema, &section, &path);
+    let mut found = schema_problems(&schema, &section, &path);
+    // `--target s3` and no `s3` section: say so, not which of its keys are missing (a
+    // connector that needs no key, such as `generate`, runs on its defaults).
+    if given.is_none() && !found.is_empty() {
+        let have: Vec<_> = sections.keys().map(|k| format!("`{k}`")).collect();
+        found = vec![Problem {
+            path,
+            message: format!(
+                "--{kind} {name} needs a `{name}` section in `{kind}`, and the config has {}",
+                if have.is_empty() {
+                    format!("no `{kind}` section")
+                } else {
+                    format!("only {}", have.join(", "))
+                }
+            ),
+        }];
+    }
     let ok = found.is_empty();
     problems.extend(found);
     ok.then_some((name, section))
@@ -479,46 +531,60 @@ fn parse_section<P>(
     }
 }
 
+/// The object at `root[key]`, made an empty one when absent or null (`None` when it is
+/// something else: the schema check reports that).
+fn section_at<'a>(
+    root: &'a mut serde_json::Map<String, Value>,
+    key: &str,
+) -> Option<&'a mut serde_json::Map<String, Value>> {
+    let section = root.entry(key).or_insert_with(empty_object);
+    if section.is_null() {
+        *section = empty_object();
+    }
+    section.as_object_mut()
+}
+
 fn apply_overrides(doc: &mut Value, o: &Overrides) {
     let Some(root) = doc.as_object_mut() else {
         return;
     };
+    if o.no_transform {
+        if let Some(t) = root.get_mut("transform").and_then(Value::as_object_mut) {
+            t.remove("wasm");
+        }
+    }
     let transform_touched =
         o.transform.is_some() || o.transform_workers.is_some() || o.transform_config.is_some();
-    if transform_touched {
-        let section = root.entry("transform").or_insert_with(empty_object);
-        if section.is_null() {
-            *section = empty_object();
+    if let Some(t) = transform_touched
+        .then(|| section_at(root, "transform"))
+        .flatten()
+    {
+        if let Some(wasm) = &o.transform {
+            t.insert("wasm".into(), Value::String(wasm.display().to_string()));
         }
-        if let Some(t) = section.as_object_mut() {
-            if let Some(wasm) = &o.transform {
-                t.insert("wasm".into(), Value::String(wasm.display().to_string()));
-            }
-            if let Some(n) = o.transform_workers {
-                t.insert("concurrency".into(), Value::from(n));
-            }
-            if let Some(c) = &o.transform_config {
-                t.insert("config".into(), c.clone());
-            }
+        if let Some(n) = o.transform_workers {
+            t.insert("concurrency".into(), Value::from(n));
+        }
+        if let Some(c) = &o.transform_config {
+            t.insert("config".into(), c.clone());
         }
     }
-    let mut set_log = |key: &str, value: Value| {
-        let logs = root.entry("logs").or_insert_with(empty_object);
-        if logs.is_null() {
-            *logs = empty_object();
+    let logs_touched =
+        o.log_file.is_some() || o.log_to_file || o.log_to_cloudwatch || o.error_log_to_slack;
+    if let Some(logs) = logs_touched.then(|| section_at(root, "logs")).flatten() {
+        if let Some(file) = &o.log_file {
+            logs.insert("log_file".into(), Value::String(file.display().to_string()));
+        } else if o.log_to_file {
+            // `--logs-to-file` with no path: the file the config names, else `fastlane.log`.
+            logs.entry("log_file")
+                .or_insert_with(|| Value::String(DEFAULT_LOG_FILE.into()));
         }
-        if let Some(l) = logs.as_object_mut() {
-            l.insert(key.into(), value);
+        if o.log_to_cloudwatch {
+            logs.insert("log_to_cloudwatch".into(), Value::Bool(true));
         }
-    };
-    if let Some(file) = &o.log_file {
-        set_log("log_file", Value::String(file.display().to_string()));
-    }
-    if o.log_to_cloudwatch {
-        set_log("log_to_cloudwatch", Value::Bool(true));
-    }
-    if o.error_log_to_slack {
-        set_log("error_log_to_slack", Value::Bool(true));
+        if o.error_log_to_slack {
+            logs.insert("error_log_to_slack".into(), Value::Bool(true));
+        }
     }
     if let Some(mode) = o.replication_mode {
         if let Ok(v) = serde_json::to_value(mode) {

@@ -234,11 +234,7 @@ impl Run {
             target,
             transform: prepared.map(|t| t.stage),
             max_buffered_batches: config.pipeline.max_buffered_batches,
-            add_op_fields: config
-                .pipeline
-                .transform
-                .as_ref()
-                .is_some_and(|t| t.add_op_fields),
+            add_op_fields: config.add_op_fields(),
         };
         let sampling = self.sample_progress();
         let drained = pipeline
