@@ -293,3 +293,41 @@ fn ssm_is_the_region_of_every_secret_and_is_checked() {
         assert_fails(&out, 2, &[needle]);
     }
 }
+
+#[test]
+fn the_original_example_files_validate_with_the_original_command_line() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/original");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        let config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let only = |kind: &str| {
+            config[kind]
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap()
+                .clone()
+        };
+        let (source, target) = (only("source"), only("target"));
+        let out = fastlane(
+            &examples,
+            &[
+                "validate",
+                &format!("--source={source}"),
+                &format!("--target={target}"),
+                &format!("--config={}", path.display()),
+                "--transform=default",
+            ],
+        );
+        assert_ok(&out);
+        assert!(
+            stdout(&out).contains("add_op_fields is true"),
+            "{}",
+            text(&out)
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2, "the examples are there ({checked})");
+}

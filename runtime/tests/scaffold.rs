@@ -157,7 +157,7 @@ fn new_refuses_bad_names_and_existing_directories() {
 }
 
 #[test]
-fn build_names_the_install_command_when_a_toolchain_is_missing() {
+fn build_offers_to_install_a_missing_toolchain() {
     let dir = tempfile::tempdir().unwrap();
     assert_ok(&fastlane(
         dir.path(),
@@ -172,7 +172,41 @@ fn build_names_the_install_command_when_a_toolchain_is_missing() {
         .env("PATH", "/usr/bin:/bin")
         .output()
         .unwrap();
-    assert_fails(&out, 1, &["toolchain", "guest-sdk/python/toolchain.sh"]);
+    assert_fails(
+        &out,
+        1,
+        &[
+            "toolchain",
+            "--install-toolchain",
+            "guest-sdk/python/toolchain.sh",
+        ],
+    );
+
+    // With --install-toolchain the SDK's toolchain.sh installs what is missing (here the
+    // JavaScript packages, into a toolchains dir of the test's own) and the build goes on.
+    assert_ok(&fastlane(
+        dir.path(),
+        &["transform", "new", "eager", "--lang", "js"],
+    ));
+    let fresh = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fastlane"))
+        .args(["transform", "build", "--install-toolchain"])
+        .current_dir(dir.path().join("eager"))
+        .env("FASTLANE_TOOLCHAINS_DIR", fresh.path())
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("installing the js toolchain"),
+        "{}",
+        text(&out)
+    );
+    assert!(fresh.path().join("js/node_modules").is_dir());
+    assert!(
+        dir.path().join("eager/eager.wasm").is_file(),
+        "{}",
+        text(&out)
+    );
 
     let out = fastlane(empty.path(), &["transform", "build"]);
     assert_fails(&out, 1, &["cannot tell the language"]);

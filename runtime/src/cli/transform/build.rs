@@ -24,6 +24,10 @@ pub(crate) struct BuildArgs {
     /// package.json, *.c).
     #[arg(long, short = 'l')]
     lang: Option<Language>,
+    /// When the language's toolchain is missing, install it (the SDK's toolchain.sh) and
+    /// build. Without it, a terminal is asked; anything else gets the command to run.
+    #[arg(long)]
+    install_toolchain: bool,
     #[command(flatten)]
     sdk: SdkArgs,
 }
@@ -61,18 +65,46 @@ fn run(args: &BuildArgs) -> anyhow::Result<()> {
         dir.display(),
         out.display()
     );
-    let started = Instant::now();
-    let status = std::process::Command::new("bash")
-        .arg(sdk.join("build.sh"))
-        .arg(&dir)
-        .arg(&out)
-        .status()
-        .context("cannot start bash to run the SDK's build.sh")?;
+    let mut started = Instant::now();
+    let build = || {
+        std::process::Command::new("bash")
+            .arg(sdk.join("build.sh"))
+            .arg(&dir)
+            .arg(&out)
+            .status()
+            .context("cannot start bash to run the SDK's build.sh")
+    };
+    let mut status = build()?;
+    if status.code() == Some(TOOLCHAIN_MISSING) {
+        let toolchain = sdk.join("toolchain.sh");
+        if !(args.install_toolchain || agreed_on_terminal(lang, &toolchain)) {
+            anyhow::bail!(
+                "the {lang} toolchain is incomplete (see above): run again with \
+                 --install-toolchain, or install it with: bash {}",
+                toolchain.display()
+            );
+        }
+        say!(
+            "==> installing the {lang} toolchain: bash {}",
+            toolchain.display()
+        );
+        let installed = std::process::Command::new("bash")
+            .arg(&toolchain)
+            .status()
+            .context("cannot start bash to run the SDK's toolchain.sh")?;
+        if !installed.success() {
+            anyhow::bail!(
+                "installing the {lang} toolchain failed ({installed}): see above ({})",
+                toolchain.display()
+            );
+        }
+        started = Instant::now();
+        status = build()?;
+    }
     match status.code() {
         Some(0) => {}
         Some(TOOLCHAIN_MISSING) => anyhow::bail!(
-            "the {lang} toolchain is incomplete (see above); install it with: bash {}",
-            sdk.join("toolchain.sh").display()
+            "the {lang} toolchain is still incomplete after installing it (see above)"
         ),
         _ => anyhow::bail!("building {} failed ({status})", dir.display()),
     }
@@ -94,6 +126,25 @@ fn run(args: &BuildArgs) -> anyhow::Result<()> {
         info.description
     );
     Ok(())
+}
+
+/// Ask on a terminal whether to install the missing toolchain; `false` when stdin or stderr
+/// is not a terminal (a script or CI never waits on a question).
+fn agreed_on_terminal(lang: Language, toolchain: &Path) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return false;
+    }
+    eprint!(
+        "the {lang} toolchain is missing: install it now (bash {})? [y/N] ",
+        toolchain.display()
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
 /// The language a project directory is written in, told by its files.
