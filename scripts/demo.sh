@@ -9,9 +9,20 @@ ROOT=$PWD
 OUT=$ROOT/demo-out
 
 bash scripts/setup.sh
+# The first build is long: say so, with an estimate for this machine, before it starts.
+if [ ! -x target/release/fastlane ]; then
+  cores=$(nproc 2>/dev/null || echo 2)
+  minutes=$(( 70 / cores + 5 ))
+  echo "==> first build: the Wasm transforms, then fastlane itself, both in release mode."
+  echo "    On this machine ($cores cores) expect roughly $minutes minutes; later runs start in seconds."
+  echo "    cargo prints each crate as it compiles (wasmtime's code generator and the AWS SDK are the long ones)."
+fi
+started=$(date +%s)
+echo "==> building the example transforms (Rust → wasm32-wasip2 components)"
 bash scripts/build-transforms.sh
-echo "==> building fastlane (release; the first build takes several minutes)"
+echo "==> building fastlane (release)"
 cargo build --release --bin fastlane
+echo "==> built in $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"
 FASTLANE=$ROOT/target/release/fastlane
 mkdir -p "$OUT"
 
