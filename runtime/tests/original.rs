@@ -42,6 +42,13 @@ fn columns(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `fastlane --source=generate --target=file --config=p.json EXTRA…`: the original's form.
+fn original_cli(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["--source=generate", "--target=file", "--config=p.json"];
+    args.extend_from_slice(extra);
+    fastlane(dir, &args)
+}
+
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -50,15 +57,7 @@ fn stdout(out: &std::process::Output) -> String {
 fn the_original_command_line_runs_with_no_verb_and_its_op_fields() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "p.json", &two_of_each(dir.path()));
-    let out = fastlane(
-        dir.path(),
-        &[
-            "--source=generate",
-            "--target=file",
-            "--config=p.json",
-            "--transform=default",
-        ],
-    );
+    let out = original_cli(dir.path(), &["--transform=default"]);
     assert_ok(&out);
     let names = columns(&dir.path().join("out.parquet"));
     assert_eq!(
@@ -87,10 +86,7 @@ fn the_original_command_line_runs_with_no_verb_and_its_op_fields() {
     let mut config = two_of_each(dir.path());
     config["transform"] = json!({ "add_op_fields": false });
     write(dir.path(), "p.json", &config);
-    let out = fastlane(
-        dir.path(),
-        &["--source=generate", "--target=file", "--config=p.json"],
-    );
+    let out = original_cli(dir.path(), &[]);
     assert_ok(&out);
     let names = columns(&dir.path().join("out.parquet"));
     assert!(!names.iter().any(|n| n.starts_with("_op_")), "{names:?}");
@@ -156,15 +152,7 @@ fn the_original_log_flags_are_hidden_aliases() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "p.json", &two_of_each(dir.path()));
     // `--logs_to_file` with no value: the config's `logs.log_file`, else fastlane.log.
-    let out = fastlane(
-        dir.path(),
-        &[
-            "--source=generate",
-            "--target=file",
-            "--config=p.json",
-            "--logs_to_file",
-        ],
-    );
+    let out = original_cli(dir.path(), &["--logs_to_file"]);
     assert_ok(&out);
     let log = std::fs::read_to_string(dir.path().join("fastlane.log")).expect("fastlane.log");
     assert!(log.contains("run started"), "{log}");
@@ -172,29 +160,13 @@ fn the_original_log_flags_are_hidden_aliases() {
     let mut config = two_of_each(dir.path());
     config["logs"] = json!({ "log_file": "named.log" });
     write(dir.path(), "p.json", &config);
-    let out = fastlane(
-        dir.path(),
-        &[
-            "--source=generate",
-            "--target=file",
-            "--config=p.json",
-            "--logs_to_file",
-        ],
-    );
+    let out = original_cli(dir.path(), &["--logs_to_file"]);
     assert_ok(&out);
     assert!(dir.path().join("named.log").exists(), "{}", text(&out));
 
     // A value still names the file, in either spelling.
     for flag in ["--logs_to_file=given.log", "--logs-to-file=given2.log"] {
-        let out = fastlane(
-            dir.path(),
-            &[
-                "--source=generate",
-                "--target=file",
-                "--config=p.json",
-                flag,
-            ],
-        );
+        let out = original_cli(dir.path(), &[flag]);
         assert_ok(&out);
     }
     assert!(dir.path().join("given.log").exists());
