@@ -136,10 +136,19 @@ async fn a_missing_bucket_fails_the_run_before_data_moves() {
     );
 }
 
-/// A secret in the test server's Secrets Manager.
+/// A secret in the test server's Secrets Manager, in the environment's region.
 async fn put_secret(aws: &TestAws, name: &str, value: &Value) {
-    let client = aws_sdk_secretsmanager::Client::new(&aws.sdk_config().await);
-    client
+    put_secret_in(aws, &aws.region, name, value).await;
+}
+
+/// A secret in the test server's Secrets Manager, in `region`.
+async fn put_secret_in(aws: &TestAws, region: &str, name: &str, value: &Value) {
+    let conf = aws_sdk_secretsmanager::config::Builder::from(&aws.sdk_config().await)
+        .region(aws_sdk_secretsmanager::config::Region::new(
+            region.to_string(),
+        ))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
         .create_secret()
         .name(name)
         .secret_string(value.to_string())
@@ -253,20 +262,14 @@ async fn the_original_ssm_region_finds_secrets_a_section_region_wins() {
     let region = "eu-west-3";
     assert_ne!(aws.region, region);
     let name = fastlane_connectors::aws_test_support::unique_name("ssm");
-    let conf = aws_sdk_secretsmanager::config::Builder::from(&aws.sdk_config().await)
-        .region(aws_sdk_secretsmanager::config::Region::new(region))
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(conf)
-        .create_secret()
-        .name(&name)
-        .secret_string(
-            json!({ "host": db.host, "port": db.port, "username": db.user, "password": "",
-                    "dbname": db.name })
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("creating secret {name}: {e:?}"));
+    put_secret_in(
+        &aws,
+        region,
+        &name,
+        &json!({ "host": db.host, "port": db.port, "username": db.user, "password": "",
+                 "dbname": db.name }),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = json!({
         "ssm": { "region": region },
