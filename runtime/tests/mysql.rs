@@ -245,3 +245,79 @@ async fn sigterm_during_a_full_table_run_keeps_the_previous_table() {
     assert_eq!(db.tables().await, ["copy", "events"]);
     db.drop().await;
 }
+
+/// `fastlane --source=mysql --target=mysql --config=X.json` on a file in the original's layout
+/// (its example `examples/original/mysql-to-mysql.json`, pointed at the test server): the
+/// target gets every source column plus the original's `_op_type` and `_op_timestamp`, and an
+/// INCREMENTAL rerun adds only the new rows.
+#[tokio::test]
+async fn the_original_mysql_to_mysql_file_runs_with_its_command_line() {
+    let db = MySqlTestDb::new("e2e_original").await;
+    events_table(&db, "events", 1, 2000).await;
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/original/mysql-to-mysql.json"
+    );
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    for (kind, table) in [("source", "events"), ("target", "events_copy")] {
+        let section = &mut config[kind]["mysql"];
+        let server = db.section(table);
+        for key in ["host", "port", "username", "db", "table"] {
+            section[key] = server[key].clone();
+        }
+        section["password"] = json!("");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("orig.json"), config.to_string()).unwrap();
+    let original = [
+        "--source=mysql",
+        "--target=mysql",
+        "--config=orig.json",
+        "--transform=default",
+        "--summary-json=summary.json",
+    ];
+    let out = common::fastlane(dir.path(), &original);
+    assert_ok(&out);
+    assert_eq!(
+        summary(dir.path())["rows_loaded"],
+        json!(2000),
+        "{}",
+        text(&out)
+    );
+    let source: Vec<String> = db
+        .column_types("events")
+        .await
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    let target: Vec<String> = db
+        .column_types("events_copy")
+        .await
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(target[..source.len()], source[..]);
+    assert_eq!(target[source.len()..], ["_op_type", "_op_timestamp"]);
+    assert_eq!(
+        db.scalar(
+            "SELECT COUNT(*) FROM events e JOIN events_copy c USING (id) \
+                   WHERE e.user_id = c.user_id AND e.event_type = c.event_type \
+                   AND e.amount <=> c.amount AND e.created_at = c.created_at \
+                   AND e.payload <=> c.payload AND c._op_type = 'i'"
+        )
+        .await,
+        2000
+    );
+    events_table(&db, "events", 2001, 2500).await;
+    let out = common::fastlane(dir.path(), &original);
+    assert_ok(&out);
+    assert_eq!(
+        summary(dir.path())["rows_loaded"],
+        json!(500),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM events_copy").await, 2500);
+    db.drop().await;
+}
