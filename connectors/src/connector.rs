@@ -108,6 +108,7 @@ pub trait Target: Send + Sync {
 }
 
 /// Refuse a writer index past the target's `concurrency` (`section`: `target.s3`).
+#[cfg(any(feature = "s3", feature = "firehose", feature = "influxdb"))]
 pub(crate) fn check_worker(section: &str, worker: usize, workers: usize) -> Result<()> {
     if worker < workers {
         return Ok(());

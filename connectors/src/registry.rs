@@ -254,6 +254,12 @@ fn typed<T: Clone + 'static>(config: &(dyn Any + Send + Sync), name: &str) -> Re
     })
 }
 
+/// Every source of the project, compiled into this build or not (a build made without one,
+/// such as the demo's, names the feature instead of calling the type unknown).
+pub const ALL_SOURCES: &[&str] = &["bigquery", "file", "generate", "mongodb", "mysql"];
+/// Every target of the project, compiled into this build or not.
+pub const ALL_TARGETS: &[&str] = &["file", "firehose", "influxdb", "mysql", "s3"];
+
 /// Every source compiled into this build.
 pub static SOURCES: &[&dyn SourceEntry] = &[
     #[cfg(feature = "bigquery")]

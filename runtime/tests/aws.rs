@@ -291,3 +291,335 @@ async fn the_original_ssm_region_finds_secrets_a_section_region_wins() {
     assert_fails(&out, 1, &[&format!("secret '{name}'"), "does not exist"]);
     db.drop().await;
 }
+
+/// What the recording Athena endpoint was sent: the operation, the request, and how many data
+/// objects were visible under the table's location when it arrived.
+#[derive(Clone, Debug)]
+struct AthenaCall {
+    operation: String,
+    request: Value,
+    visible: usize,
+}
+
+/// A stand-in for Athena's HTTP endpoint, owned by the test: it records every call, answers
+/// statements as succeeded (or failed, when told), and answers a query's results with the row
+/// the test sets. Not a mock of any client library: fastlane reaches it over HTTP, signed, as
+/// it would reach Athena.
+struct AthenaRecorder {
+    url: String,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<AthenaCall>>>,
+    /// The values of the one row `GetQueryResults` answers.
+    row: std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+    /// A reason to fail statements with, when set.
+    fail: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl AthenaRecorder {
+    async fn start(aws: TestAws, bucket: String, prefix: String) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::<AthenaCall>::new()));
+        let row = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let fail = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+        let (c, r, f) = (calls.clone(), row.clone(), fail.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let (calls, row, fail, aws, bucket, prefix) = (
+                    c.clone(),
+                    r.clone(),
+                    f.clone(),
+                    aws.clone(),
+                    bucket.clone(),
+                    prefix.clone(),
+                );
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    loop {
+                        // One whole request: the head, then Content-Length bytes of body.
+                        let (head_len, body_len) = loop {
+                            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                                let len = head
+                                    .lines()
+                                    .find_map(|l| l.strip_prefix("content-length:"))
+                                    .map(|v| v.trim().parse::<usize>().unwrap())
+                                    .unwrap_or(0);
+                                if buf.len() >= end + 4 + len {
+                                    break (end + 4, len);
+                                }
+                            }
+                            let mut chunk = [0u8; 16384];
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buf[..head_len]).to_lowercase();
+                        let request: Value =
+                            serde_json::from_slice(&buf[head_len..head_len + body_len]).unwrap();
+                        buf.drain(..head_len + body_len);
+                        assert!(
+                            head.contains("authorization: aws4-hmac-sha256"),
+                            "signed: {head}"
+                        );
+                        let operation = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("x-amz-target: amazonathena."))
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string();
+                        let visible = if operation == "startqueryexecution" {
+                            aws.objects(&bucket, &prefix)
+                                .await
+                                .iter()
+                                .filter(|(k, _)| k.ends_with(".parquet"))
+                                .count()
+                        } else {
+                            0
+                        };
+                        let n = {
+                            let mut calls = calls.lock().unwrap();
+                            calls.push(AthenaCall {
+                                operation: operation.clone(),
+                                request,
+                                visible,
+                            });
+                            calls.len()
+                        };
+                        let answer = match operation.as_str() {
+                            "startqueryexecution" => json!({"QueryExecutionId": format!("q{n}")}),
+                            "getqueryexecution" => match fail.lock().unwrap().clone() {
+                                Some(reason) => json!({"QueryExecution": {"Status": {
+                                    "State": "FAILED", "StateChangeReason": reason}}}),
+                                None => json!({"QueryExecution": {"Status": {"State": "SUCCEEDED"}}}),
+                            },
+                            "getqueryresults" => {
+                                let data: Vec<Value> = row
+                                    .lock()
+                                    .unwrap()
+                                    .iter()
+                                    .map(|v| match v {
+                                        Some(v) => json!({"VarCharValue": v}),
+                                        None => json!({}),
+                                    })
+                                    .collect();
+                                json!({"ResultSet": {"Rows": [
+                                    {"Data": [{"VarCharValue": "_col0"}, {"VarCharValue": "_col1"}]},
+                                    {"Data": data}]}})
+                            }
+                            other => panic!("unexpected Athena call {other}"),
+                        }
+                        .to_string();
+                        let reply = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{answer}",
+                            answer.len()
+                        );
+                        if socket.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            calls,
+            row,
+            fail,
+        }
+    }
+
+    fn take(&self) -> Vec<AthenaCall> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+
+    fn statements(calls: &[AthenaCall]) -> Vec<&AthenaCall> {
+        calls
+            .iter()
+            .filter(|c| c.operation == "startqueryexecution")
+            .collect()
+    }
+}
+
+/// A Glue client of the test server (fixtures and read-backs).
+async fn glue_call(aws: &TestAws, operation: &str, body: Value) -> Value {
+    use fastlane_connectors::aws::json_api::{JsonApi, Service};
+    let api = JsonApi::new(Service::Glue, &aws.sdk_config().await, Some(&aws.endpoint)).unwrap();
+    api.call(operation, &body)
+        .await
+        .unwrap_or_else(|e| panic!("{operation}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_glue_layout_repoints_the_athena_view_after_the_objects_are_committed() {
+    let aws = TestAws::from_env();
+    let db = MySqlTestDb::new("e2e_glue").await;
+    events_table(&db, 1, 1000).await;
+    let bucket = aws.bucket("e2e-glue").await;
+    let lake = fastlane_connectors::aws_test_support::unique_name("lake").replace('-', "_");
+    let views = format!("{lake}_views");
+    glue_call(
+        &aws,
+        "CreateDatabase",
+        json!({"DatabaseInput": {"Name": lake}}),
+    )
+    .await;
+    glue_call(
+        &aws,
+        "CreateDatabase",
+        json!({"DatabaseInput": {"Name": views}}),
+    )
+    .await;
+    glue_call(
+        &aws,
+        "CreateTable",
+        json!({"DatabaseName": lake, "TableInput": {
+            "Name": "events",
+            "StorageDescriptor": {"Location": format!("s3://{bucket}/events/"), "Columns": [
+                {"Name": "id", "Type": "bigint"}, {"Name": "kind", "Type": "string"},
+                {"Name": "amount", "Type": "decimal(12,2)"}, {"Name": "at", "Type": "timestamp"},
+                {"Name": "_op_type", "Type": "string"}, {"Name": "_op_timestamp", "Type": "bigint"},
+                {"Name": "_table_version", "Type": "bigint"}]},
+            "PartitionKeys": [{"Name": "year", "Type": "string"}, {"Name": "month", "Type": "string"},
+                              {"Name": "day", "Type": "string"}],
+        }}),
+    )
+    .await;
+    let athena = AthenaRecorder::start(aws.clone(), bucket.clone(), "events/".into()).await;
+
+    // The original's layout: `ssm`, op fields on by default, the Glue/Athena keys.
+    let mut source = db.section("events");
+    source["key"] = json!("id");
+    let mut target = aws.section_keys();
+    target.extend(
+        json!({
+            "database": lake, "table": "events", "view_database": views, "work_group": "etl",
+            "pk": "id", "glue_endpoint_url": aws.endpoint, "athena_endpoint_url": athena.url,
+        })
+        .as_object()
+        .unwrap()
+        .clone(),
+    );
+    let config = |mode: &str| {
+        json!({
+            "ssm": {"region": aws.region},
+            "source": {"mysql": source},
+            "target": {"s3": target},
+            "replication_mode": mode,
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run_in = |config: Value| {
+        let (aws, path) = (aws.clone(), dir.path().to_path_buf());
+        tokio::task::spawn_blocking(move || {
+            std::fs::write(path.join("pipeline.json"), config.to_string()).unwrap();
+            Command::new(env!("CARGO_BIN_EXE_fastlane"))
+                .args([
+                    "--source=mysql",
+                    "--target=s3",
+                    "--config=pipeline.json",
+                    "--transform=default",
+                ])
+                .args(["--summary-json", "summary.json"])
+                .current_dir(&path)
+                .env("FASTLANE_CACHE_DIR", common::cache_dir())
+                .env_remove("RUST_LOG")
+                .envs(aws.child_env())
+                .output()
+                .unwrap()
+        })
+    };
+
+    let started = chrono::Utc::now().timestamp();
+    let out = run_in(config("FULL_TABLE")).await.unwrap();
+    assert_ok(&out);
+    let calls = athena.take();
+    let statements = AthenaRecorder::statements(&calls);
+    assert_eq!(statements.len(), 1, "one statement, the view: {calls:?}");
+    let sent = &statements[0];
+    assert_eq!(sent.request["WorkGroup"], json!("etl"));
+    assert_eq!(
+        sent.request["QueryExecutionContext"]["Database"],
+        json!(views)
+    );
+    let objects = ids_in_s3(&aws, &bucket, "events/").await;
+    assert_eq!(objects, (1..=1000).collect::<Vec<_>>());
+    assert!(
+        sent.visible > 0,
+        "the view is replaced only once the objects are visible"
+    );
+    assert_eq!(
+        sent.visible,
+        aws.objects(&bucket, "events/")
+            .await
+            .iter()
+            .filter(|(k, _)| k.ends_with(".parquet"))
+            .count()
+    );
+    let statement = sent.request["QueryString"].as_str().unwrap();
+    let version: i64 = statement
+        .split("WHERE \"_table_version\" = ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("a version filter in {statement}"));
+    assert!(version >= started && version <= chrono::Utc::now().timestamp());
+    let columns = "\"id\", \"kind\", \"amount\", \"at\", \"_op_type\", \"_op_timestamp\", \
+                   \"_table_version\", \"year\", \"month\", \"day\"";
+    assert_eq!(
+        statement,
+        format!(
+            "CREATE OR REPLACE VIEW \"{views}\".\"events\" AS\nSELECT {columns}\nFROM (\n  SELECT \
+             {columns}, row_number() OVER (PARTITION BY \"id\" ORDER BY \"_op_timestamp\" DESC) AS \
+             \"_fastlane_rank\"\n  FROM \"{lake}\".\"events\"\n  WHERE \"_table_version\" = \
+             {version}\n)\nWHERE \"_fastlane_rank\" = 1"
+        )
+    );
+
+    // INCREMENTAL: the offset is MAX(pk) over the view (Athena keeps views in the catalog, so
+    // the test puts it there as Athena would have), and the rows continue that version.
+    glue_call(
+        &aws,
+        "CreateTable",
+        json!({"DatabaseName": views, "TableInput": {"Name": "events", "TableType": "VIRTUAL_VIEW"}}),
+    )
+    .await;
+    *athena.row.lock().unwrap() = vec![Some("600".into()), Some(version.to_string())];
+    events_table(&db, 1001, 1200).await;
+    let out = run_in(config("INCREMENTAL")).await.unwrap();
+    assert_ok(&out);
+    assert_eq!(
+        summary(dir.path())["rows_loaded"],
+        json!(600),
+        "rows after id 600\n{}",
+        text(&out)
+    );
+    let calls = athena.take();
+    let statements = AthenaRecorder::statements(&calls);
+    assert_eq!(statements.len(), 2, "{calls:?}");
+    assert_eq!(
+        statements[0].request["QueryString"],
+        json!(format!(
+            "SELECT MAX(\"id\"), MAX(\"_table_version\") FROM \"{views}\".\"events\""
+        ))
+    );
+    let repointed = statements[1].request["QueryString"].as_str().unwrap();
+    assert!(
+        repointed.contains(&format!("WHERE \"_table_version\" = {version}\n")),
+        "{repointed}"
+    );
+
+    // A view statement Athena refuses fails the run, naming the reason.
+    *athena.fail.lock().unwrap() = Some("Insufficient permissions to execute the query".into());
+    let out = run_in(config("FULL_TABLE")).await.unwrap();
+    assert_fails(
+        &out,
+        1,
+        &["Athena (work group etl)", "Insufficient permissions"],
+    );
+    db.drop().await;
+}

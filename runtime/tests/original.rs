@@ -301,5 +301,5 @@ fn the_original_example_files_validate_with_the_original_command_line() {
         );
         checked += 1;
     }
-    assert!(checked >= 2, "the examples are there ({checked})");
+    assert!(checked >= 5, "the examples are there ({checked})");
 }

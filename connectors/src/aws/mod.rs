@@ -20,6 +20,14 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::{ConnectorError, Result};
 
+#[cfg(feature = "glue")]
+pub mod athena;
+#[cfg(feature = "glue")]
+pub mod catalog;
+#[cfg(feature = "glue")]
+pub mod glue;
+#[cfg(feature = "glue")]
+pub mod json_api;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_server;
 
@@ -194,7 +202,7 @@ fn endpoint_from_env(service: &str) -> bool {
 
 /// An endpoint override must be an http(s) URL: the SDK would otherwise fail on the first request
 /// with a less direct message.
-fn check_endpoint(section: &str, url: &str) -> Result<()> {
+pub(crate) fn check_endpoint(section: &str, url: &str) -> Result<()> {
     let ok =
         (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "https://".len();
     if ok {

@@ -4,6 +4,7 @@ use crate::{ConnectorConfig, ReplicationMode};
 use serde::{Deserialize, Serialize};
 
 use super::batch::MAX_RECORDS_PER_CALL;
+use crate::aws::catalog::{GlueKeys, GlueLayout};
 use crate::aws::{Connection, StaticKeys};
 use crate::{ConnectorError, Result};
 
@@ -76,6 +77,47 @@ pub struct Config {
     #[serde(default = "default_concurrency")]
     #[schemars(range(min = 1, max = 64))]
     pub concurrency: usize,
+    /// The original layout: the Glue Data Catalog database of the table the stream delivers
+    /// into (its record format conversion). Rows are converted to the table's column types
+    /// and FULL_TABLE rows get the run's `_table_version`.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub database: Option<String>,
+    /// The original layout: the Glue table (with `database`).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub table: Option<String>,
+    /// The original layout: the database of the Athena view `view_database.table`, re-pointed
+    /// at the run's version once every record is acknowledged (Firehose delivers to S3 later,
+    /// within its buffering interval).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub view_database: Option<String>,
+    /// The Athena work group of the view statements (default `primary`).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub work_group: Option<String>,
+    /// Where Athena writes statement results (`s3://…`), when the work group does not say.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub athena_output: Option<String>,
+    /// The original layout: a Glue crawler started after the run.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub crawler: Option<String>,
+    /// The original layout: the table's primary key (one row per key in the view; with
+    /// `view_database`, INCREMENTAL runs resume after `MAX(pk)` over the view).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub pk: Option<String>,
+    /// Endpoint of the Glue Data Catalog instead of AWS's (also `AWS_ENDPOINT_URL_GLUE`).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub glue_endpoint_url: Option<String>,
+    /// Endpoint of Athena instead of AWS's (also `AWS_ENDPOINT_URL_ATHENA`).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub athena_endpoint_url: Option<String>,
 }
 
 /// How Decimal128/Decimal256 values are written.
@@ -140,6 +182,20 @@ impl Config {
         if let Err(e) = self.static_keys() {
             problems.push(e);
         }
+        if let Err(e) = self.glue() {
+            problems.push(e);
+        }
+        for (name, url) in [
+            ("glue_endpoint_url", &self.glue_endpoint_url),
+            ("athena_endpoint_url", &self.athena_endpoint_url),
+        ] {
+            if let Some(Err(e)) = url
+                .as_deref()
+                .map(|u| crate::aws::check_endpoint(&key(name), u))
+            {
+                problems.push(e);
+            }
+        }
         match problems.len() {
             0 => Ok(()),
             1 => Err(problems.remove(0)),
@@ -164,6 +220,25 @@ impl Config {
             profile: self.profile.as_deref(),
             keys: self.static_keys()?,
         })
+    }
+
+    /// The original layout's Glue table, when `database` and `table` are given.
+    pub(super) fn glue(&self) -> Result<Option<GlueLayout>> {
+        GlueKeys {
+            database: self.database.as_deref(),
+            table: self.table.as_deref(),
+            view_database: self.view_database.as_deref(),
+            work_group: self.work_group.as_deref(),
+            athena_output: self.athena_output.as_deref(),
+            crawler: self.crawler.as_deref(),
+            pk: self.pk.as_deref(),
+        }
+        .layout(SECTION)
+    }
+
+    /// Whether INCREMENTAL runs have an offset: `MAX(pk)` over the original layout's view.
+    pub(super) fn has_view_offset(&self) -> bool {
+        matches!(self.glue(), Ok(Some(g)) if g.view_database.is_some() && g.pk.is_some())
     }
 
     fn static_keys(&self) -> Result<Option<StaticKeys<'_>>> {
@@ -209,7 +284,7 @@ impl ConnectorConfig for Config {
 
     fn check_for(&self, mode: ReplicationMode) -> Result<()> {
         self.check()?;
-        super::full_table_only(mode, &self.delivery_stream)?;
+        super::full_table_only(mode, &self.delivery_stream, self.has_view_offset())?;
         self.connection()?.check()
     }
 }

@@ -14,7 +14,13 @@
 //!   cannot take it back). A rerun therefore sends those rows again; each record carries the
 //!   whole row, key included, so consumers can deduplicate downstream.
 //! - Only FULL_TABLE runs ("send every row"): Firehose cannot say what it already holds, so an
-//!   INCREMENTAL run would have no offset to resume from.
+//!   INCREMENTAL run would have no offset to resume from — except in the original layout with
+//!   an Athena view (`view_database` and `pk`), whose `MAX(pk)` is the offset.
+//! - The original layout (`database`, `table`, …): rows are converted to the Glue table's
+//!   column types (the stream's record format conversion reads them by that schema), carry the
+//!   run's `_table_version`, and after every record is acknowledged the named crawler is
+//!   started and the Athena view re-pointed (see [`crate::aws::catalog`]). Firehose delivers
+//!   to S3 within its buffering interval, so the view may briefly show fewer rows.
 
 mod batch;
 mod config;
@@ -45,8 +51,10 @@ pub use config::{Config, Decimals};
 pub use json::JsonRows;
 
 use crate::aws::call_failed;
+use crate::aws::catalog::{CatalogTable, Conform, Endpoints};
+use crate::aws::Connection;
 use crate::{
-    ConnectorError, ReplicationMode, Result, Target, TargetConnector, TargetContext, Writer,
+    ConnectorError, Offset, ReplicationMode, Result, Target, TargetConnector, TargetContext, Writer,
 };
 
 #[async_trait]
@@ -57,7 +65,11 @@ impl TargetConnector for FirehoseTarget {
     /// ACTIVE.
     async fn open(config: Config, context: TargetContext) -> Result<Self> {
         config.check()?;
-        full_table_only(context.replication_mode, &config.delivery_stream)?;
+        full_table_only(
+            context.replication_mode,
+            &config.delivery_stream,
+            config.has_view_offset(),
+        )?;
         let connection = config.connection()?;
         let sdk_config = connection.sdk_config().await?;
         let client = Client::new(&sdk_config);
@@ -69,7 +81,35 @@ impl TargetConnector for FirehoseTarget {
             location.push_str(&format!(" at {url}"));
         }
         check_stream(&client, &config.delivery_stream, &location).await?;
+        let catalog = match config.glue()? {
+            Some(layout) => {
+                let sdk = Connection {
+                    service: "GLUE",
+                    endpoint_url: None,
+                    ..connection.clone()
+                }
+                .sdk_config()
+                .await?;
+                let endpoints = Endpoints {
+                    glue: config.glue_endpoint_url.as_deref(),
+                    athena: config.athena_endpoint_url.as_deref(),
+                };
+                let full_table = context.replication_mode != ReplicationMode::Incremental;
+                let table = CatalogTable::open(
+                    "firehose target",
+                    &layout,
+                    &sdk,
+                    endpoints,
+                    full_table,
+                    false,
+                )
+                .await?;
+                Some(Arc::new(table))
+            }
+            None => None,
+        };
         Ok(Self {
+            catalog,
             sender: Arc::new(StreamSender::new(
                 client,
                 config.delivery_stream,
@@ -83,15 +123,16 @@ impl TargetConnector for FirehoseTarget {
     }
 }
 
-/// Firehose cannot say which rows it already holds: INCREMENTAL runs are refused.
-fn full_table_only(mode: ReplicationMode, stream: &str) -> Result<()> {
-    if mode == ReplicationMode::Incremental {
+/// Firehose cannot say which rows it already holds: INCREMENTAL runs are refused, unless an
+/// Athena view over the delivered table gives the offset.
+fn full_table_only(mode: ReplicationMode, stream: &str, view_offset: bool) -> Result<()> {
+    if mode == ReplicationMode::Incremental && !view_offset {
         return Err(ConnectorError::config(
             "replication_mode",
             format!(
                 "the firehose target (stream '{stream}') takes FULL_TABLE runs only: Firehose cannot \
                  say which rows it already holds, so an INCREMENTAL run has no offset to \
-                 resume from"
+                 resume from (in the original layout, `view_database` and `pk` give one)"
             ),
         ));
     }
@@ -100,6 +141,8 @@ fn full_table_only(mode: ReplicationMode, stream: &str) -> Result<()> {
 
 /// The configured delivery stream of a run.
 pub struct FirehoseTarget {
+    /// The original layout's Glue table, if any.
+    catalog: Option<Arc<CatalogTable>>,
     sender: Arc<StreamSender>,
     rows: JsonRows,
     limits: CallLimits,
@@ -167,9 +210,18 @@ impl Target for FirehoseTarget {
         false
     }
 
+    async fn get_offset(&self) -> Result<Option<Offset>> {
+        match &self.catalog {
+            Some(table) if table.has_view_offset() => table.offset().await,
+            _ => Ok(None),
+        }
+    }
+
     async fn writer(&self, worker: usize) -> Result<Box<dyn Writer>> {
         crate::connector::check_worker(SECTION, worker, self.workers)?;
         Ok(Box::new(FirehoseWriter {
+            catalog: self.catalog.clone(),
+            conform: None,
             worker,
             sender: self.sender.clone(),
             rows: self.rows,
@@ -188,6 +240,9 @@ impl Target for FirehoseTarget {
             self.sender.delivered(),
             self.sender.stream()
         );
+        if let Some(catalog) = &self.catalog {
+            catalog.committed("", "", &[]).await?;
+        }
         Ok(())
     }
 
@@ -205,6 +260,9 @@ impl Target for FirehoseTarget {
 
 /// One target worker: renders batches into records and sends them in full calls.
 pub struct FirehoseWriter {
+    catalog: Option<Arc<CatalogTable>>,
+    /// How batches become the Glue table's columns (set by the first batch).
+    conform: Option<Conform>,
     worker: usize,
     sender: Arc<StreamSender>,
     rows: JsonRows,
@@ -260,6 +318,18 @@ impl Writer for FirehoseWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        let batch = match &self.catalog {
+            Some(catalog) => {
+                if self.conform.is_none() {
+                    self.conform = Some(catalog.conform(&batch.schema()).await?);
+                }
+                match &self.conform {
+                    Some(conform) => conform.apply(&batch)?,
+                    None => batch,
+                }
+            }
+            None => batch,
+        };
         // Rendering is CPU work: on the blocking pool, like the other targets' encoding.
         let (rows, capacity, mut ends) =
             (self.rows, self.rendered_len, std::mem::take(&mut self.ends));

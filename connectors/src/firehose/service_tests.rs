@@ -367,4 +367,87 @@ mod delivered {
             "no record of the refused batch is sent"
         );
     }
+
+    /// The original layout: rows converted to the Glue table's column types, with the run's
+    /// `_table_version`; INCREMENTAL refused without a view to read the offset from.
+    #[tokio::test]
+    async fn the_glue_layout_types_the_records_and_stamps_the_version() {
+        let aws = TestAws::from_env();
+        let (bucket, stream) = stream_into_bucket(&aws, "fh-glue").await;
+        let glue = crate::aws::json_api::JsonApi::new(
+            crate::aws::json_api::Service::Glue,
+            &aws.sdk_config().await,
+            Some(&aws.endpoint),
+        )
+        .unwrap();
+        let db = unique_name("fhglue").replace('-', "_");
+        for (operation, body) in [
+            ("CreateDatabase", json!({"DatabaseInput": {"Name": db}})),
+            (
+                "CreateTable",
+                json!({"DatabaseName": db, "TableInput": {"Name": "events",
+                    "StorageDescriptor": {"Location": format!("s3://{bucket}/{PREFIX}"), "Columns": [
+                        {"Name": "id", "Type": "bigint"}, {"Name": "amount", "Type": "decimal(8,3)"},
+                        {"Name": "_table_version", "Type": "bigint"}]}}}),
+            ),
+        ] {
+            glue.call(operation, &body)
+                .await
+                .unwrap_or_else(|e| panic!("{operation}: {e}"));
+        }
+        let keys = json!({"database": db, "table": "events", "glue_endpoint_url": aws.endpoint});
+        let schema = Arc::new(Schema::new(vec![
+            key_field("ID", DataType::Int32),
+            Field::new("amount", DataType::Decimal128(6, 2), true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int32Array::from(vec![1, 2, 3])),
+                Arc::new(
+                    Decimal128Array::from(vec![Some(125), None, Some(-1)])
+                        .with_precision_and_scale(6, 2)
+                        .unwrap(),
+                ),
+            ],
+        )
+        .unwrap();
+        let before = chrono::Utc::now().timestamp();
+        let target = destination(section(&aws, &stream, keys.clone()))
+            .await
+            .unwrap();
+        load(&target, vec![batch]).await;
+        target.commit().await.unwrap();
+        let rows = by_id(delivered(&aws, &bucket).await.1);
+        let version = rows[&1]["_table_version"].as_i64().unwrap();
+        assert!(version >= before && version <= chrono::Utc::now().timestamp());
+        assert_eq!(
+            rows[&1],
+            json!({"id": 1, "amount": "1.250", "_table_version": version})
+        );
+        assert_eq!(
+            rows[&2],
+            json!({"id": 2, "amount": null, "_table_version": version})
+        );
+        assert_eq!(
+            rows[&3],
+            json!({"id": 3, "amount": "-0.010", "_table_version": version})
+        );
+
+        let incremental = FirehoseTarget::open(
+            section(&aws, &stream, keys),
+            TargetContext {
+                replication_mode: ReplicationMode::Incremental,
+                run_id: "test".into(),
+            },
+        )
+        .await
+        .err()
+        .expect("no view, no offset")
+        .to_string();
+        assert!(
+            incremental.contains("`view_database` and `pk` give one"),
+            "{incremental}"
+        );
+    }
 }

@@ -4,6 +4,7 @@ use crate::{ConnectorConfig, ReplicationMode};
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
+use crate::aws::catalog::{GlueKeys, GlueLayout};
 use crate::aws::{Connection, StaticKeys};
 use crate::file::format::{check_parquet_only, parquet_properties, FileFormat, ParquetCompression};
 use crate::{ConnectorError, Result};
@@ -17,14 +18,56 @@ const MIN_PART_MIB: usize = 5;
 const MAX_PART_MIB: usize = 512;
 
 /// Writes Parquet, JSON Lines or CSV objects to an S3 bucket (or any S3-compatible store),
-/// streamed as multipart uploads that become visible when the run commits.
+/// streamed as multipart uploads that become visible when the run commits. Either `bucket`
+/// (and `prefix`), or — the original fastlane's layout — a Glue Data Catalog `database` and
+/// `table` whose location and columns say where the objects go and how they are typed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "s3 target")]
+#[schemars(extend("anyOf" = [{"required": ["bucket"]}, {"required": ["database", "table"]}]))]
 pub struct Config {
-    /// The bucket.
+    /// The bucket (or give `database` and `table`).
+    #[serde(default)]
     #[schemars(length(min = 1))]
-    pub bucket: String,
+    pub bucket: Option<String>,
+    /// The original layout: the Glue Data Catalog database of the table the objects belong
+    /// to. The table's location (`s3://bucket/prefix/`) says where they go and its columns how
+    /// they are typed; batches are converted to those types exactly or the run fails.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub database: Option<String>,
+    /// The original layout: the Glue table (with `database`).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub table: Option<String>,
+    /// The original layout: the database of the Athena view `view_database.table` that shows
+    /// the newest version of the table (one row per `pk`), re-pointed after each commit.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub view_database: Option<String>,
+    /// The Athena work group the view statements run in (default `primary`).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub work_group: Option<String>,
+    /// Where Athena writes statement results (`s3://…`), when the work group does not say.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub athena_output: Option<String>,
+    /// The original layout: a Glue crawler started after each commit instead of fastlane
+    /// registering the new date partitions itself.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub crawler: Option<String>,
+    /// The original layout: the table's primary key. The view keeps one row per key (the
+    /// newest `_op_timestamp`), and an INCREMENTAL run resumes after `MAX(pk)` over the view.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub pk: Option<String>,
+    /// With `bucket`: keep a Glue Data Catalog table describing the objects, created or
+    /// updated from the batches' schema after each commit (with the `partition_by` folders as
+    /// partitions), so Athena can query them without a crawler.
+    #[serde(default)]
+    pub catalog: Option<CatalogConfig>,
     /// Key prefix of every object (`orders/` or `lake/orders`); objects go under
     /// `{prefix}/{YYYY}/{MM}/{DD}/{timestamp}-{uuid}.{ext}`, or under the partition folders
     /// with `partition_by`.
@@ -82,6 +125,16 @@ pub struct Config {
     #[serde(default)]
     #[schemars(length(min = 1))]
     pub endpoint_url: Option<String>,
+    /// Endpoint of the Glue Data Catalog instead of AWS's (also read from
+    /// `AWS_ENDPOINT_URL_GLUE` / `AWS_ENDPOINT_URL`); `endpoint_url` is the S3 store's only.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub glue_endpoint_url: Option<String>,
+    /// Endpoint of Athena instead of AWS's (also read from `AWS_ENDPOINT_URL_ATHENA` /
+    /// `AWS_ENDPOINT_URL`).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub athena_endpoint_url: Option<String>,
     /// Path-style requests (`endpoint/bucket/key`) instead of virtual-hosted ones. Default:
     /// true with an endpoint override, false for AWS.
     #[serde(default)]
@@ -101,6 +154,35 @@ pub struct Config {
     #[serde(default)]
     #[schemars(extend("writeOnly" = true))]
     pub session_token: Option<String>,
+}
+
+/// `catalog`: which catalog keeps the table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct CatalogConfig {
+    /// The AWS Glue Data Catalog.
+    pub glue: GlueTableConfig,
+}
+
+/// `catalog.glue`: the table fastlane keeps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct GlueTableConfig {
+    /// Its database (created when missing).
+    #[schemars(length(min = 1))]
+    pub database: String,
+    /// The table.
+    #[schemars(length(min = 1))]
+    pub table: String,
+}
+
+/// Where the objects go: a bucket and prefix, or the location of a Glue table.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Destination {
+    Bucket { bucket: String, prefix: String },
+    Glue(GlueLayout),
 }
 
 fn default_batch_size() -> usize {
@@ -139,16 +221,22 @@ pub(super) struct Layout {
     pub upload_concurrency: usize,
     pub partition_by: Vec<String>,
     pub max_open_objects: usize,
+    /// Object names as the original layout has them: `{micros}-{uuid}.parquet`.
+    pub micros_names: bool,
 }
 
 impl Config {
     /// Check what serde cannot; errors name the key.
     pub(super) fn layout(&self) -> Result<Layout> {
         let key = |k: &str| format!("{SECTION}.{k}");
-        if self.bucket.trim().is_empty() {
-            return Err(ConnectorError::config(key("bucket"), "must not be empty"));
-        }
+        let destination = self.destination()?;
         let format = self.format.unwrap_or(FileFormat::Parquet);
+        if matches!(destination, Destination::Glue(_)) && format != FileFormat::Parquet {
+            return Err(ConnectorError::config(
+                key("format"),
+                "a Glue table's objects are Parquet (leave `format` out)",
+            ));
+        }
         check_parquet_only(
             SECTION,
             format,
@@ -197,7 +285,76 @@ impl Config {
             upload_concurrency: self.upload_concurrency,
             partition_by: self.partition_by.clone(),
             max_open_objects: self.max_open_objects,
+            micros_names: matches!(destination, Destination::Glue(_)),
         })
+    }
+
+    /// A bucket and prefix, or the original layout's Glue table; the keys of one do not go
+    /// with the other.
+    pub(super) fn destination(&self) -> Result<Destination> {
+        let key = |k: &str| format!("{SECTION}.{k}");
+        let glue = self.glue_keys().layout(SECTION)?;
+        match (&self.bucket, glue) {
+            (Some(_), Some(_)) => Err(ConnectorError::config(
+                key("bucket"),
+                "give either `bucket` (and `prefix`) or a Glue `database` and `table`, not both \
+                 (to register a bucket's objects in Glue, use `catalog.glue`)",
+            )),
+            (Some(bucket), None) => {
+                if bucket.trim().is_empty() {
+                    return Err(ConnectorError::config(key("bucket"), "must not be empty"));
+                }
+                if let Some(catalog) = &self.catalog {
+                    for (name, value) in [
+                        ("database", &catalog.glue.database),
+                        ("table", &catalog.glue.table),
+                    ] {
+                        if value.trim().is_empty() {
+                            return Err(ConnectorError::config(
+                                key(&format!("catalog.glue.{name}")),
+                                "must not be empty",
+                            ));
+                        }
+                    }
+                }
+                Ok(Destination::Bucket {
+                    bucket: bucket.clone(),
+                    prefix: self.prefix.trim_end_matches('/').to_string(),
+                })
+            }
+            (None, Some(glue)) => {
+                for (name, set) in [
+                    ("prefix", !self.prefix.is_empty()),
+                    ("partition_by", !self.partition_by.is_empty()),
+                    ("catalog", self.catalog.is_some()),
+                ] {
+                    if set {
+                        return Err(ConnectorError::config(
+                            key(name),
+                            "does not go with `database`/`table`: the Glue table's location says \
+                             where the objects go, under date folders",
+                        ));
+                    }
+                }
+                Ok(Destination::Glue(glue))
+            }
+            (None, None) => Err(ConnectorError::config(
+                key("bucket"),
+                "required field is missing (or give a Glue `database` and `table`)",
+            )),
+        }
+    }
+
+    fn glue_keys(&self) -> GlueKeys<'_> {
+        GlueKeys {
+            database: self.database.as_deref(),
+            table: self.table.as_deref(),
+            view_database: self.view_database.as_deref(),
+            work_group: self.work_group.as_deref(),
+            athena_output: self.athena_output.as_deref(),
+            crawler: self.crawler.as_deref(),
+            pk: self.pk.as_deref(),
+        }
     }
 
     /// How to reach the store.
@@ -217,13 +374,38 @@ impl Config {
         })
     }
 
-    /// `bucket/prefix`: the target's id.
+    /// How to reach the Glue Data Catalog and Athena: the region and credentials of the S3
+    /// connection, but not its `endpoint_url` (an S3-compatible store is no catalog);
+    /// `AWS_ENDPOINT_URL_GLUE` / `AWS_ENDPOINT_URL_ATHENA` override their endpoints.
+    pub(super) fn catalog_connection(&self) -> Result<Connection<'_>> {
+        for (name, url) in [
+            ("glue_endpoint_url", &self.glue_endpoint_url),
+            ("athena_endpoint_url", &self.athena_endpoint_url),
+        ] {
+            if let Some(url) = url {
+                crate::aws::check_endpoint(&format!("{SECTION}.{name}"), url)?;
+            }
+        }
+        Ok(Connection {
+            service: "GLUE",
+            endpoint_url: None,
+            ..self.connection()?
+        })
+    }
+
+    /// `bucket/prefix`, or `glue:database.table`: the target's id.
     pub(super) fn target_id(&self) -> String {
-        let prefix = self.prefix.trim_end_matches('/');
-        if prefix.is_empty() {
-            self.bucket.clone()
-        } else {
-            format!("{}/{prefix}", self.bucket)
+        match (&self.bucket, &self.database, &self.table) {
+            (None, Some(database), Some(table)) => format!("glue:{database}.{table}"),
+            _ => {
+                let bucket = self.bucket.clone().unwrap_or_default();
+                let prefix = self.prefix.trim_end_matches('/');
+                if prefix.is_empty() {
+                    bucket
+                } else {
+                    format!("{bucket}/{prefix}")
+                }
+            }
         }
     }
 }
@@ -237,6 +419,7 @@ impl ConnectorConfig for Config {
 
     fn check_for(&self, _mode: ReplicationMode) -> Result<()> {
         self.layout()?;
+        self.catalog_connection()?;
         self.connection()?.check()
     }
 }

@@ -28,24 +28,26 @@ pub(super) fn under_prefix(prefix: &str, name: &str) -> String {
 }
 
 /// The key of a new object. `folders` is the partition path (`col=v/…`), or empty for the date
-/// folders of `now`.
+/// folders of `now`. Names start with the time (`20261122T101530.123Z`), or with `micros`, the
+/// epoch microseconds (the original layout's Glue tables).
 pub(super) fn object_key(
     prefix: &str,
     folders: &str,
     now: DateTime<Utc>,
     format: FileFormat,
+    micros: bool,
 ) -> String {
     let folders = if folders.is_empty() {
         now.format("%Y/%m/%d").to_string()
     } else {
         folders.to_string()
     };
-    let name = format!(
-        "{}-{}.{}",
-        now.format("%Y%m%dT%H%M%S%.3fZ"),
-        uuid::Uuid::new_v4(),
-        extension(format)
-    );
+    let time = if micros {
+        now.timestamp_micros().to_string()
+    } else {
+        now.format("%Y%m%dT%H%M%S%.3fZ").to_string()
+    };
+    let name = format!("{time}-{}.{}", uuid::Uuid::new_v4(), extension(format));
     under_prefix(prefix, &format!("{folders}/{name}"))
 }
 
@@ -199,13 +201,13 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-22T10:15:30.123Z")
             .unwrap()
             .with_timezone(&Utc);
-        let key = object_key("lake/orders", "", now, FileFormat::Parquet);
+        let key = object_key("lake/orders", "", now, FileFormat::Parquet, false);
         assert!(
             key.starts_with("lake/orders/2026/11/22/20261122T101530.123Z-")
                 && key.ends_with(".parquet"),
             "{key}"
         );
-        let key = object_key("", "country=FR", now, FileFormat::Jsonl);
+        let key = object_key("", "country=FR", now, FileFormat::Jsonl, false);
         assert!(key.starts_with("country=FR/20261122T101530.123Z-"), "{key}");
         assert!(key.ends_with(".jsonl"), "{key}");
     }

@@ -23,6 +23,8 @@ mod keys;
 mod state;
 // Against the real server `scripts/services.sh` starts: `--features services`.
 #[cfg(all(test, feature = "services"))]
+mod glue_tests;
+#[cfg(all(test, feature = "services"))]
 mod service_tests;
 mod writer;
 
@@ -35,12 +37,15 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectI
 use aws_sdk_s3::Client;
 use futures_util::stream::{self, StreamExt};
 
-pub use config::{Config, DEFAULT_ROW_GROUP_SIZE};
-use config::{Layout, SECTION};
+pub use config::{CatalogConfig, Config, GlueTableConfig, DEFAULT_ROW_GROUP_SIZE};
+use config::{Destination, Layout, SECTION};
 use keys::{under_prefix, STATE_NAME};
 use state::{larger, State, VERSION};
 pub use writer::S3Writer;
 
+use crate::aws::catalog::{Catalog, CatalogTable, Endpoints, Registration};
+use crate::aws::glue::Glue;
+use crate::aws::json_api::{JsonApi, Service};
 use crate::aws::{call_failed, describe};
 use crate::{
     ConnectorError, Offset, ReplicationMode, Result, Target, TargetConnector, TargetContext, Writer,
@@ -52,7 +57,7 @@ impl TargetConnector for S3Target {
 
     /// Check the config, build the client and make sure the bucket can be reached.
     async fn open(config: Config, context: TargetContext) -> Result<Self> {
-        let layout = config.layout()?;
+        let mut layout = config.layout()?;
         let connection = config.connection()?;
         let sdk = connection.sdk_config().await?;
         let path_style = config
@@ -66,7 +71,41 @@ impl TargetConnector for S3Target {
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .build();
         let client = Client::from_conf(s3);
-        let bucket = config.bucket.clone();
+        let full_table = context.replication_mode != ReplicationMode::Incremental;
+        let (bucket, catalog) = match config.destination()? {
+            Destination::Bucket { bucket, prefix } => {
+                let catalog = match &config.catalog {
+                    Some(catalog) => {
+                        let glue = glue_client(&config).await?;
+                        Some(Catalog::Register(Box::new(
+                            registration(
+                                glue,
+                                &catalog.glue,
+                                &bucket,
+                                &prefix,
+                                &layout,
+                                full_table,
+                            )
+                            .await?,
+                        )))
+                    }
+                    None => None,
+                };
+                (bucket, catalog)
+            }
+            Destination::Glue(g) => {
+                let sdk = config.catalog_connection()?.sdk_config().await?;
+                let endpoints = Endpoints {
+                    glue: config.glue_endpoint_url.as_deref(),
+                    athena: config.athena_endpoint_url.as_deref(),
+                };
+                let table =
+                    CatalogTable::open("s3 target", &g, &sdk, endpoints, full_table, true).await?;
+                let (bucket, prefix) = table.table.bucket_and_prefix()?;
+                layout.prefix = prefix;
+                (bucket, Some(Catalog::Table(Box::new(table))))
+            }
+        };
         if let Err(e) = client.head_bucket().bucket(&bucket).send().await {
             let status = e.raw_response().map(|r| r.status().as_u16());
             let cause = match status {
@@ -88,12 +127,52 @@ impl TargetConnector for S3Target {
                 client,
                 bucket,
                 layout,
-                key: config.key.clone(),
-                incremental: context.replication_mode == ReplicationMode::Incremental,
+                key: config.key.clone().or(config.pk.clone()),
+                incremental: !full_table,
+                catalog,
                 run: Mutex::new(RunState::default()),
             }),
         })
     }
+}
+
+/// A client of Glue or Athena with the target's region and credentials.
+async fn glue_client(config: &Config) -> Result<JsonApi> {
+    let sdk = config.catalog_connection()?.sdk_config().await?;
+    JsonApi::new(Service::Glue, &sdk, config.glue_endpoint_url.as_deref())
+}
+
+/// `catalog.glue`: the table as it is now, which must describe this target's objects.
+async fn registration(
+    api: JsonApi,
+    table: &GlueTableConfig,
+    bucket: &str,
+    prefix: &str,
+    layout: &Layout,
+    full_table: bool,
+) -> Result<Registration> {
+    let glue = Glue::new(api);
+    let location = format!("s3://{}/", under_prefix(bucket, prefix));
+    let existing = glue.get_table(&table.database, &table.table).await?;
+    if let Some(existing) = &existing {
+        if existing.location.trim_end_matches('/') != location.trim_end_matches('/') {
+            return Err(ConnectorError::Other(format!(
+                "{SECTION}.catalog.glue: the Glue table {} describes {}, not this target's {location}",
+                existing.qualified(),
+                existing.location
+            )));
+        }
+    }
+    Ok(Registration {
+        glue,
+        database: table.database.clone(),
+        name: table.table.clone(),
+        location,
+        partition_by: layout.partition_by.clone(),
+        full_table,
+        existing,
+        columns: Mutex::new(None),
+    })
 }
 
 /// Completions and deletions sent at once at commit.
@@ -138,6 +217,8 @@ pub(crate) struct Shared {
     /// The configured offset column.
     key: Option<String>,
     incremental: bool,
+    /// The Glue table the objects belong to, if any.
+    catalog: Option<Catalog>,
     run: Mutex<RunState>,
 }
 
@@ -328,6 +409,11 @@ impl Target for S3Target {
     }
 
     async fn get_offset(&self) -> Result<Option<Offset>> {
+        if let Some(Catalog::Table(table)) = &self.shared.catalog {
+            if table.has_view_offset() {
+                return table.offset().await;
+            }
+        }
         Ok(self.read_state().await?.offset)
     }
 
@@ -435,6 +521,17 @@ impl Target for S3Target {
                     )))
                 }
             }
+        }
+        // The catalog learns of the objects (and the view moves to them) before anything they
+        // replace is deleted.
+        if let Some(catalog) = &self.shared.catalog {
+            catalog
+                .committed(
+                    &self.shared.bucket,
+                    &self.shared.layout.prefix,
+                    &state.objects,
+                )
+                .await?;
         }
         // Only objects under the prefix are ever deleted, whatever the state object lists.
         let prefix = under_prefix(&self.shared.layout.prefix, "");

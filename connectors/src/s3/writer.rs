@@ -17,6 +17,7 @@ use super::keys::{content_type, object_key, partition};
 use super::state::{larger, max_key};
 use super::{lock, Shared, UploadState};
 use crate::aws::call_failed;
+use crate::aws::catalog::Conform;
 use crate::file::format::FormatWriter;
 use crate::schema::difference;
 use crate::{marked_key, ConnectorError, Result, Writer};
@@ -84,6 +85,8 @@ struct OpenObject {
 pub struct S3Writer {
     shared: Arc<Shared>,
     schema: Option<SchemaRef>,
+    /// With a Glue table: how batches become the objects' columns (set by the first batch).
+    conform: Option<Conform>,
     /// The column whose largest value is the offset (from the config or the source's key).
     key: Option<String>,
     /// Oldest first.
@@ -95,6 +98,7 @@ impl S3Writer {
         Self {
             shared,
             schema: None,
+            conform: None,
             key: None,
             open: Vec::new(),
         }
@@ -139,7 +143,13 @@ impl S3Writer {
             self.close(oldest).await?;
         }
         let layout = &self.shared.layout;
-        let key = object_key(&layout.prefix, &folders, chrono::Utc::now(), layout.format);
+        let key = object_key(
+            &layout.prefix,
+            &folders,
+            chrono::Utc::now(),
+            layout.format,
+            layout.micros_names,
+        );
         let created = self
             .shared
             .client
@@ -326,12 +336,24 @@ impl Writer for S3Writer {
             return Ok(());
         }
         self.check_schema(&batch)?;
+        let written = match &self.shared.catalog {
+            Some(catalog) => {
+                if self.conform.is_none() {
+                    self.conform = Some(catalog.conform(&batch.schema()).await?);
+                }
+                match &self.conform {
+                    Some(conform) => conform.apply(&batch)?,
+                    None => batch.clone(),
+                }
+            }
+            None => batch.clone(),
+        };
         if let Some(key) = &self.key {
             let largest = max_key(&batch, key)?;
             let mut run = lock(&self.shared.run);
             run.max_key = larger(run.max_key.take(), largest);
         }
-        for (folders, rows) in partition(&batch, &self.shared.layout.partition_by)? {
+        for (folders, rows) in partition(&written, &self.shared.layout.partition_by)? {
             self.write_rows(folders, rows).await?;
         }
         Ok(())

@@ -33,7 +33,7 @@ pub struct LogsConfig {
     #[serde(default)]
     #[schemars(
         length(min = 1, max = 64),
-        pattern(fastlane_connectors::aws::REGION_PATTERN)
+        pattern(fastlane_connectors::secrets::REGION_PATTERN)
     )]
     pub cloudwatch_region: Option<String>,
     /// Endpoint override for CloudWatch Logs (an AWS-compatible service), e.g.

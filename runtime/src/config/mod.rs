@@ -465,13 +465,23 @@ fn choose(
     let path = format!("{kind}.{name}");
     let Some((schema, secret_fields)) = schema_of(&name) else {
         let known: Vec<_> = known.collect();
-        problems.push(Problem {
-            path,
-            message: format!(
+        let all = match kind {
+            "source" => registry::ALL_SOURCES,
+            _ => registry::ALL_TARGETS,
+        };
+        let message = if all.contains(&name.as_str()) {
+            format!(
+                "this fastlane was built without the `{name}` {kind} (the demo builds only {}); \
+                 build every connector with `cargo build --release --bin fastlane`",
+                known.join(", ")
+            )
+        } else {
+            format!(
                 "unknown {kind} type '{name}' (available: {})",
                 known.join(", ")
-            ),
-        });
+            )
+        };
+        problems.push(Problem { path, message });
         return None;
     };
     let given = sections.get(&name);

@@ -70,6 +70,29 @@ fn explain(e: &ValidationError<'_>, prefix: &str, out: &mut Vec<Problem>) {
                 }
                 return;
             }
+            // Alternative sets of keys (`bucket`, or `database` and `table`): name them.
+            let missing: Option<Vec<Vec<String>>> = context
+                .iter()
+                .map(|branch| {
+                    branch
+                        .iter()
+                        .map(|b| match b.kind() {
+                            ValidationErrorKind::Required { property } => {
+                                Some(format!("`{}`", property.as_str().unwrap_or_default()))
+                            }
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<String>>>()
+                })
+                .collect();
+            if let Some(sets) = missing.filter(|s| s.len() > 1 && s.iter().all(|k| !k.is_empty())) {
+                let sets: Vec<String> = sets.iter().map(|keys| keys.join(" and ")).collect();
+                out.push(Problem {
+                    path: display_path(&path),
+                    message: format!("needs {}", sets.join(", or ")),
+                });
+                return;
+            }
             let allowed: Vec<String> = context
                 .iter()
                 .flatten()

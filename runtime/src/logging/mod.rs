@@ -2,6 +2,7 @@
 //! [`tap`] through which a run hears its own log lines — for the observers the `logs` section
 //! switches on: [`cloudwatch`] and [`slack`].
 
+#[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 pub mod slack;
 pub mod tap;
@@ -114,7 +115,13 @@ impl RunIdentity {
 pub fn observe(run: &mut crate::run::Run, logs: &crate::config::LogsConfig) {
     let identity = RunIdentity::of(run.info());
     if logs.log_to_cloudwatch {
+        #[cfg(feature = "cloudwatch")]
         run.observe(cloudwatch::CloudWatchSink::start(logs, &identity));
+        #[cfg(not(feature = "cloudwatch"))]
+        eprintln!(
+            "warning: nothing is sent to CloudWatch Logs: this fastlane was built without it \
+             (the demo's build); `cargo build --release --bin fastlane` builds it in"
+        );
     }
     if logs.error_log_to_slack {
         match slack::SlackSink::start(logs, &identity) {
