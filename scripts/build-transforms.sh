@@ -6,15 +6,20 @@
 #   -> <name>-py.wasm, <name>-js.wasm, <name>-c.wasm. A component whose sources (its project,
 #   its SDK and the WIT contract) have not changed since it was built is kept.
 #
-# Usage: scripts/build-transforms.sh [--all]        (from anywhere)
+# Usage: scripts/build-transforms.sh [--all | NAME...]   (from anywhere)
+#   NAME...: only these Rust transforms (the demo builds `mask` alone: each component is
+#   linked with LTO, so every one left out saves the better part of a minute).
 set -euo pipefail
 
 all=0
-case "${1:-}" in
-  --all) all=1 ;;
-  "") ;;
-  *) echo "usage: $0 [--all]" >&2; exit 2 ;;
-esac
+only=()
+for arg in "$@"; do
+  case "$arg" in
+    --all) all=1 ;;
+    -*) echo "usage: $0 [--all | NAME...]" >&2; exit 2 ;;
+    *) only+=("$arg") ;;
+  esac
+done
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 transforms="$repo/transforms"
@@ -23,13 +28,24 @@ dist="$transforms/dist"
 
 # package name -> file stem cargo gives the cdylib (dashes become underscores)
 names=(passthrough filter mask derive hostile wrong-world)
+packages=()
+if [ "${#only[@]}" -gt 0 ]; then
+    for name in "${only[@]}"; do
+        if [[ " ${names[*]} " != *" $name "* ]]; then
+            echo "error: no Rust transform '$name' (there are: ${names[*]})" >&2
+            exit 2
+        fi
+        packages+=(-p "$name")
+    done
+    names=("${only[@]}")
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
 fi
 
 cargo build --release --locked --target wasm32-wasip2 \
-    --manifest-path "$transforms/Cargo.toml" --target-dir "$target_dir"
+    --manifest-path "$transforms/Cargo.toml" --target-dir "$target_dir" "${packages[@]}"
 
 mkdir -p "$dist"
 for name in "${names[@]}"; do

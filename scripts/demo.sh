@@ -22,16 +22,16 @@ fi
 # The first build is long: say so, with an estimate for this machine, before it starts.
 if [ ! -x "$FASTLANE" ]; then
   cores=$(nproc 2>/dev/null || echo 2)
-  minutes=$(( 44 / cores + 2 ))
-  echo "==> first build: the Wasm transforms and fastlane (with the connectors the demo uses), in"
+  minutes=$(( 28 / cores + 1 ))
+  echo "==> first build: the demo's Wasm transform and fastlane (with the connectors the demo uses), in"
   echo "    release mode, side by side. On this machine ($cores cores) expect roughly $minutes minutes;"
   echo "    later runs start in seconds. cargo prints each crate as it compiles (wasmtime's code"
   echo "    generator, arrow and parquet are the long ones)."
 fi
 started=$(date +%s)
 mkdir -p "$OUT"
-echo "==> building the example transforms (Rust → wasm32-wasip2 components; log: $OUT/build-transforms.log)"
-bash scripts/build-transforms.sh >"$OUT/build-transforms.log" 2>&1 &
+echo "==> building the demo's transform, mask (Rust → a wasm32-wasip2 component; log: $OUT/build-transforms.log)"
+bash scripts/build-transforms.sh mask >"$OUT/build-transforms.log" 2>&1 &
 transforms_pid=$!
 echo "==> building fastlane (release)"
 cargo build "${build_args[@]}"

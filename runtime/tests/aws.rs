@@ -581,21 +581,23 @@ async fn the_original_glue_layout_repoints_the_athena_view_after_the_objects_are
     );
 
     // INCREMENTAL: the offset is MAX(pk) over the view (Athena keeps views in the catalog, so
-    // the test puts it there as Athena would have), and the rows continue that version.
+    // the test puts it there as Athena would have) when it is past what fastlane's own state
+    // records (1000): rows another writer added to the table count; the rows continue the
+    // version.
     glue_call(
         &aws,
         "CreateTable",
         json!({"DatabaseName": views, "TableInput": {"Name": "events", "TableType": "VIRTUAL_VIEW"}}),
     )
     .await;
-    *athena.row.lock().unwrap() = vec![Some("600".into()), Some(version.to_string())];
+    *athena.row.lock().unwrap() = vec![Some("1100".into()), Some(version.to_string())];
     events_table(&db, 1001, 1200).await;
     let out = run_in(config("INCREMENTAL")).await.unwrap();
     assert_ok(&out);
     assert_eq!(
         summary(dir.path())["rows_loaded"],
-        json!(600),
-        "rows after id 600\n{}",
+        json!(100),
+        "rows after id 1100\n{}",
         text(&out)
     );
     let calls = athena.take();
@@ -613,13 +615,41 @@ async fn the_original_glue_layout_repoints_the_athena_view_after_the_objects_are
         "{repointed}"
     );
 
-    // A view statement Athena refuses fails the run, naming the reason.
+    // A view statement Athena refuses fails the run, naming the reason; its objects stay
+    // committed and the state records their version.
     *athena.fail.lock().unwrap() = Some("Insufficient permissions to execute the query".into());
+    // A new second, so this run's version differs from the one the view shows.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let failed_at = chrono::Utc::now().timestamp();
     let out = run_in(config("FULL_TABLE")).await.unwrap();
     assert_fails(
         &out,
         1,
         &["Athena (work group etl)", "Insufficient permissions"],
+    );
+    athena.take();
+
+    // The next INCREMENTAL run continues that version (not the one the view still shows) and
+    // re-points the view at it: nothing the failed run committed is hidden or lost.
+    *athena.fail.lock().unwrap() = None;
+    events_table(&db, 1201, 1250).await;
+    let out = run_in(config("INCREMENTAL")).await.unwrap();
+    assert_ok(&out);
+    let calls = athena.take();
+    let statements = AthenaRecorder::statements(&calls);
+    let repointed = statements.last().unwrap().request["QueryString"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let newer: i64 = repointed
+        .split("WHERE \"_table_version\" = ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("a version filter in {repointed}"));
+    assert!(
+        newer >= failed_at && newer > version,
+        "{newer} vs {version}: {repointed}"
     );
     db.drop().await;
 }

@@ -200,8 +200,8 @@ enum Step {
     Keep(usize),
     /// The batch's column converted, failing on any value that does not convert exactly.
     Cast(usize, DataType),
-    /// The same number in every row.
-    Constant(i64),
+    /// The same number in every row, as this type.
+    Constant(i64, DataType),
 }
 
 impl Conform {
@@ -230,7 +230,13 @@ impl Conform {
                             ))
                         })?
                     }
-                    Step::Constant(v) => Arc::new(Int64Array::from_value(*v, batch.num_rows())),
+                    Step::Constant(v, to) => {
+                        let column: ArrayRef =
+                            Arc::new(Int64Array::from_value(*v, batch.num_rows()));
+                        cast_with_options(&column, to, &options).map_err(|e| {
+                            ConnectorError::Other(format!("{}: `{TABLE_VERSION}`: {e}", self.what))
+                        })?
+                    }
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -254,10 +260,11 @@ fn plan_column(from: &DataType, kind: &str) -> std::result::Result<Option<DataTy
             )),
         };
     };
+    // Written as they are: every timestamp unit (the catalog's `timestamp` reads them all, and
+    // none is truncated) and every string and binary layout.
     let same_family = matches!(
         (from, &to),
         (Timestamp(_, _), Timestamp(_, _))
-            | (Date32 | Date64, Date32)
             | (Utf8 | LargeUtf8 | Utf8View, Utf8)
             | (
                 Binary | LargeBinary | BinaryView | FixedSizeBinary(_),
@@ -368,7 +375,10 @@ impl CatalogTable {
         if let Some(pk) = &self.pk {
             if !self.has_column(pk) {
                 return Err(ConnectorError::config(
-                    "target.s3.pk",
+                    format!(
+                        "target.{}.pk",
+                        self.target.split(' ').next().unwrap_or("s3")
+                    ),
                     format!(
                         "the Glue table {} has no column `{pk}`",
                         self.table.qualified()
@@ -388,9 +398,13 @@ impl CatalogTable {
     /// The largest `pk` in the view and the version it shows (`None`s when there is no view
     /// yet or it is empty).
     async fn read_view(&self) -> Result<(Option<Offset>, Option<i64>)> {
-        let (Some(view), Some(pk)) = (&self.view, &self.pk) else {
+        let versioned = self.has_column(TABLE_VERSION);
+        let Some(view) = &self.view else {
             return Ok((None, None));
         };
+        if self.pk.is_none() && !versioned {
+            return Ok((None, None));
+        }
         if self
             .glue
             .get_table(&view.database, &self.table.name)
@@ -399,10 +413,12 @@ impl CatalogTable {
         {
             return Ok((None, None));
         }
-        let versioned = self.has_column(TABLE_VERSION);
         let query = format!(
-            "SELECT MAX({}), {} FROM {}.{}",
-            quote(pk),
+            "SELECT {}, {} FROM {}.{}",
+            match &self.pk {
+                Some(pk) => format!("MAX({})", quote(pk)),
+                None => "NULL".into(),
+            },
             if versioned {
                 format!("MAX({})", quote(TABLE_VERSION))
             } else {
@@ -417,7 +433,11 @@ impl CatalogTable {
             .table
             .columns
             .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(pk))
+            .find(|c| {
+                self.pk
+                    .as_ref()
+                    .is_some_and(|pk| c.name.eq_ignore_ascii_case(pk))
+            })
             .map(|c| c.kind.clone())
             .unwrap_or_default();
         let offset = cell(0).map(|v| match arrow_type(&kind) {
@@ -440,7 +460,21 @@ impl CatalogTable {
         Ok((offset, version))
     }
 
-    /// INCREMENTAL: the offset over the view (and the version to continue).
+    /// The version the last committed FULL_TABLE run wrote, as the target recorded it (the S3
+    /// target's state object): an INCREMENTAL run continues it, whatever the view shows.
+    pub fn known_version(&self, version: Option<i64>) {
+        if let (Some(v), false) = (version, self.full_table) {
+            let _ = self.version.set(self.versioned(Some(v)));
+        }
+    }
+
+    /// The version this run writes, once known.
+    pub fn current_version(&self) -> Option<i64> {
+        self.version.get().copied().flatten()
+    }
+
+    /// INCREMENTAL: the offset over the view (and the version to continue, unless the target
+    /// knew it already).
     pub async fn offset(&self) -> Result<Option<Offset>> {
         self.view_offset
             .get_or_try_init(|| async {
@@ -492,8 +526,18 @@ impl CatalogTable {
                     if let Some(i) = found {
                         used[i] = true;
                     }
-                    steps.push(Step::Constant(v));
-                    fields.push(Field::new(&column.name, DataType::Int64, false));
+                    match plan_column(&DataType::Int64, &column.kind) {
+                        Ok(to) => {
+                            let to = to.unwrap_or(DataType::Int64);
+                            steps.push(Step::Constant(v, to.clone()));
+                            fields.push(Field::new(&column.name, to, false));
+                        }
+                        Err(why) => problems.push(format!(
+                            "column `{TABLE_VERSION}` is `{}`, which cannot hold the run's \
+                             version (epoch seconds): {why}",
+                            column.kind
+                        )),
+                    }
                     continue;
                 }
             }

@@ -180,19 +180,21 @@ impl Glue {
                 }
             }
         });
-        let (operation, verb) = if exists {
-            ("UpdateTable", "updating")
+        let request = json!({"DatabaseName": table.database, "TableInput": input});
+        let call = |operation: &'static str| self.api.call(operation, &request);
+        let outcome = if exists {
+            call("UpdateTable").await
         } else {
-            ("CreateTable", "creating")
+            match call("CreateTable").await {
+                // Created by another run, or by a retried call whose first answer was lost.
+                Err(e) if e.code == "AlreadyExistsException" => call("UpdateTable").await,
+                other => other,
+            }
         };
-        self.api
-            .call(
-                operation,
-                &json!({"DatabaseName": table.database, "TableInput": input}),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| failed(format!("{verb} Glue table {}", table.qualified()), e))
+        outcome.map(|_| ()).map_err(|e| {
+            let verb = if exists { "updating" } else { "creating" };
+            failed(format!("{verb} Glue table {}", table.qualified()), e)
+        })
     }
 
     /// Register `partitions` of the table; ones the catalog already has are fine.
@@ -204,6 +206,11 @@ impl Glue {
                     json!({
                         "Values": p.values,
                         "StorageDescriptor": {
+                            "Columns": table
+                                .columns
+                                .iter()
+                                .map(|c| json!({"Name": c.name, "Type": c.kind}))
+                                .collect::<Vec<_>>(),
                             "Location": p.location,
                             "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
                             "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
@@ -255,8 +262,8 @@ impl Glue {
         Ok(())
     }
 
-    /// Start the crawler `name`; one already running is left to finish (it will see the new
-    /// objects only if it has not listed their folder yet, so the start is retried for a while).
+    /// Start the crawler `name`. One already running may have listed the folders before the
+    /// new objects were there, so the start is retried until it stops (5 minutes at most).
     pub async fn start_crawler(&self, name: &str) -> Result<()> {
         for attempt in 0..30 {
             match self.api.call("StartCrawler", &json!({"Name": name})).await {
@@ -272,8 +279,10 @@ impl Glue {
                 Err(e) => return Err(failed(format!("starting Glue crawler {name}"), e)),
             }
         }
-        tracing::warn!("Glue crawler {name} kept running for 5 minutes; not started again");
-        Ok(())
+        Err(ConnectorError::Other(format!(
+            "Glue crawler {name} kept running for 5 minutes and could not be started for this \
+             run's objects (start it once it stops, or let its schedule find them)"
+        )))
     }
 }
 
@@ -392,8 +401,9 @@ pub fn arrow_type(kind: &str) -> Option<DataType> {
     })
 }
 
-/// Why converting `from` to `to` would change values, when it would: fastlane refuses these
-/// rather than round or truncate silently.
+/// Why converting `from` to `to` could change a value, if it could. The conversions allowed
+/// either keep every value exactly or fail on the one that does not fit (casts run with
+/// `safe = false`); rounding, truncation and reinterpretation are refused.
 pub fn lossy(from: &DataType, to: &DataType) -> Option<String> {
     use DataType::*;
     let rank = |unit: &TimeUnit| match unit {
@@ -402,28 +412,60 @@ pub fn lossy(from: &DataType, to: &DataType) -> Option<String> {
         TimeUnit::Microsecond => 2,
         TimeUnit::Nanosecond => 3,
     };
-    match (from, to) {
-        (Float16 | Float32 | Float64, t) if t.is_integer() => {
-            Some("floating-point values would be truncated to integers".into())
-        }
-        (Float64, Float32) => Some("doubles would lose precision as floats".into()),
-        (Float16 | Float32 | Float64, Decimal128(_, s) | Decimal256(_, s)) => Some(format!(
-            "floating-point values would be rounded to {s} decimal places"
-        )),
-        (Decimal128(_, s1) | Decimal256(_, s1), Decimal128(_, s2)) if s2 < s1 => Some(format!(
-            "decimals with {s1} digits after the point would be rounded to {s2}"
-        )),
-        (Decimal128(_, s) | Decimal256(_, s), t) if t.is_integer() && *s > 0 => {
-            Some("decimals would be truncated to integers".into())
-        }
-        (Timestamp(u1, _), Timestamp(u2, _)) if rank(u2) < rank(u1) => {
-            Some(format!("timestamps in {u1:?} would be truncated to {u2:?}"))
-        }
-        (Timestamp(_, _), Date32 | Date64) => {
-            Some("timestamps would lose their time of day".into())
-        }
+    let scale = |t: &DataType| match t {
+        Decimal32(_, s) | Decimal64(_, s) | Decimal128(_, s) | Decimal256(_, s) => Some(*s),
         _ => None,
+    };
+    let exact_in_double = matches!(from, Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32);
+    let exact_in_float = matches!(from, Int8 | Int16 | UInt8 | UInt16);
+    let text = matches!(from, Utf8 | LargeUtf8 | Utf8View);
+    let ok = match (from, to) {
+        // Out-of-range values fail, value by value.
+        (f, t) if f.is_integer() && t.is_integer() => true,
+        (f, Decimal128(_, _)) if f.is_integer() => true,
+        (_, Float64) if exact_in_double => true,
+        (_, Float32) if exact_in_float => true,
+        (Float16 | Float32, Float64) | (Float16, Float32) => true,
+        (f, Decimal128(_, s2)) if scale(f).is_some() => {
+            let s1 = scale(f).unwrap_or_default();
+            if *s2 < s1 {
+                return Some(format!(
+                    "decimals with {s1} digits after the point would be rounded to {s2}"
+                ));
+            }
+            true
+        }
+        (f, t) if t.is_integer() && scale(f) == Some(0) => true,
+        (Timestamp(u1, _), Timestamp(u2, _)) => {
+            if rank(u2) < rank(u1) {
+                return Some(format!("timestamps in {u1:?} would be truncated to {u2:?}"));
+            }
+            true
+        }
+        (Date32 | Date64, Date32 | Date64 | Timestamp(_, _)) => true,
+        // Text is exact; parsing text fails on what does not parse.
+        (_, Utf8) => true,
+        (_, Boolean | Date32 | Timestamp(_, _)) if text => true,
+        (_, t) if text && t.is_integer() => true,
+        _ => false,
+    };
+    if ok {
+        return None;
     }
+    Some(match (from, to) {
+        (Float16 | Float32 | Float64, t) if t.is_integer() => {
+            "floating-point values would be truncated to integers".into()
+        }
+        (Float16 | Float32 | Float64, Decimal128(_, s)) => {
+            format!("floating-point values would be rounded to {s} decimal places")
+        }
+        (_, Float32 | Float64) => format!("{from} values may not be exact as {to}"),
+        (Timestamp(_, _), Date32 | Date64) => "timestamps would lose their time of day".into(),
+        (f, Timestamp(_, _)) if f.is_integer() => {
+            "integers carry no time unit: convert them to timestamps in a transform".into()
+        }
+        _ => format!("fastlane converts {from} to {to} only where every value stays exact"),
+    })
 }
 
 #[cfg(test)]

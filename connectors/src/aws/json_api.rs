@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -19,6 +20,8 @@ use serde_json::Value;
 use crate::retry::{self, Backoff, Verdict};
 use crate::{ConnectorError, Result};
 
+/// Credentials this close to expiring are asked for again.
+const CREDENTIALS_MARGIN: Duration = Duration::from_secs(300);
 /// Time allowed for one request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Retries of throttled, 5xx and dropped requests.
@@ -119,6 +122,7 @@ pub struct JsonApi {
     endpoint: String,
     region: String,
     sdk: SdkConfig,
+    credentials: std::sync::Arc<tokio::sync::Mutex<Option<Credentials>>>,
 }
 
 impl JsonApi {
@@ -147,6 +151,7 @@ impl JsonApi {
             endpoint: format!("{}/", endpoint.trim_end_matches('/')),
             region,
             sdk: sdk.clone(),
+            credentials: Default::default(),
         })
     }
 
@@ -186,6 +191,29 @@ impl JsonApi {
         .await
     }
 
+    /// The credentials of the chain, kept until five minutes before they expire (each call and
+    /// each Athena poll would otherwise ask the chain again: an STS call with assumed roles).
+    async fn credentials(&self) -> std::result::Result<Credentials, String> {
+        let mut cached = self.credentials.lock().await;
+        let fresh = |c: &Credentials| {
+            c.expiry()
+                .is_none_or(|at| at > SystemTime::now() + CREDENTIALS_MARGIN)
+        };
+        if let Some(c) = cached.as_ref().filter(|c| fresh(c)) {
+            return Ok(c.clone());
+        }
+        let provider = self
+            .sdk
+            .credentials_provider()
+            .ok_or_else(|| "no AWS credentials provider".to_string())?;
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| format!("no AWS credentials: {}", super::describe(&e)))?;
+        *cached = Some(credentials.clone());
+        Ok(credentials)
+    }
+
     async fn attempt(&self, operation: &str, body: &[u8]) -> std::result::Result<Value, ApiError> {
         let transport = |message: String| ApiError {
             code: String::new(),
@@ -194,14 +222,7 @@ impl JsonApi {
         };
         let target = format!("{}.{operation}", self.service.target());
         let content_type = "application/x-amz-json-1.1";
-        let credentials = match self.sdk.credentials_provider() {
-            Some(provider) => provider
-                .provide_credentials()
-                .await
-                .map_err(|e| transport(format!("no AWS credentials: {}", super::describe(&e))))?,
-            None => return Err(transport("no AWS credentials provider".into())),
-        };
-        let identity: Identity = credentials.into();
+        let identity: Identity = self.credentials().await.map_err(transport)?.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)

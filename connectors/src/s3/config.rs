@@ -336,6 +336,19 @@ impl Config {
                         ));
                     }
                 }
+                if let (Some(offset_key), Some(pk), Some(_)) =
+                    (&self.key, &glue.pk, &glue.view_database)
+                {
+                    if !offset_key.eq_ignore_ascii_case(pk) {
+                        return Err(ConnectorError::config(
+                            key("key"),
+                            format!(
+                                "INCREMENTAL runs resume after MAX(`{pk}`) over the view: leave \
+                                 `key` out, or make it `pk`"
+                            ),
+                        ));
+                    }
+                }
                 Ok(Destination::Glue(glue))
             }
             (None, None) => Err(ConnectorError::config(

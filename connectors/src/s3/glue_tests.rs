@@ -312,6 +312,20 @@ async fn a_glue_table_types_the_objects_and_gets_its_date_partitions() {
     let values: Vec<String> = today.split('/').map(str::to_string).collect();
     assert_eq!(parts[0]["Values"], json!(values));
     assert_eq!(
+        parts[0]["StorageDescriptor"]["Columns"]
+            .as_array()
+            .map(Vec::len),
+        Some(7),
+        "a partition carries the table's columns"
+    );
+    assert_eq!(
+        parts[0]["StorageDescriptor"]["Columns"]
+            .as_array()
+            .map(Vec::len),
+        Some(7),
+        "a partition carries the table's columns"
+    );
+    assert_eq!(
         parts[0]["StorageDescriptor"]["Location"],
         json!(format!("s3://{bucket}/warehouse/orders/{today}/"))
     );

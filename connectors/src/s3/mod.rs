@@ -120,7 +120,7 @@ impl TargetConnector for S3Target {
                 "{SECTION}: cannot use bucket '{bucket}': {cause}"
             )));
         }
-        Ok(Self {
+        let target = Self {
             workers: config.concurrency,
             run_id: context.run_id.clone(),
             shared: Arc::new(Shared {
@@ -132,7 +132,13 @@ impl TargetConnector for S3Target {
                 catalog,
                 run: Mutex::new(RunState::default()),
             }),
-        })
+        };
+        if let Some(Catalog::Table(table)) = &target.shared.catalog {
+            if !full_table {
+                table.known_version(target.read_state().await?.table_version);
+            }
+        }
+        Ok(target)
     }
 }
 
@@ -409,12 +415,15 @@ impl Target for S3Target {
     }
 
     async fn get_offset(&self) -> Result<Option<Offset>> {
+        let recorded = self.read_state().await?.offset;
         if let Some(Catalog::Table(table)) = &self.shared.catalog {
             if table.has_view_offset() {
-                return table.offset().await;
+                // The view's, or where this target's own committed runs got to (larger once
+                // this run has committed and the view has not caught up).
+                return Ok(larger(table.offset().await?, recorded));
             }
         }
-        Ok(self.read_state().await?.offset)
+        Ok(recorded)
     }
 
     async fn writer(&self, worker: usize) -> Result<Box<dyn Writer>> {
@@ -484,6 +493,7 @@ impl Target for S3Target {
             objects: previous.objects.clone(),
             retired: previous.retired.clone(),
             pending: Vec::new(),
+            table_version: previous.table_version,
             run_id: self.run_id.clone(),
             updated_at: chrono::Utc::now().to_rfc3339(),
         };
@@ -498,6 +508,9 @@ impl Target for S3Target {
         }
         if let Some(key) = self.shared.key.clone() {
             state.key = Some(key);
+        }
+        if let Some(Catalog::Table(table)) = &self.shared.catalog {
+            state.table_version = table.current_version().or(state.table_version);
         }
         if let Err(e) = self.write_state(&state).await {
             // The write may have landed anyway (an answer lost after the store took it): only

@@ -33,6 +33,10 @@ pub(super) struct State {
     /// empty again; left over, they were never recorded and the next commit deletes them.
     #[serde(default)]
     pub pending: Vec<String>,
+    /// A Glue table target's `_table_version` of the last committed FULL_TABLE run, which
+    /// INCREMENTAL runs continue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_version: Option<i64>,
     /// The run that wrote this state.
     #[serde(default)]
     pub run_id: String,
@@ -57,9 +61,19 @@ pub(super) fn larger(a: Option<Offset>, b: Option<Offset>) -> Option<Offset> {
 /// (`2024-01-31`, `2024-01-31 10:15:30.000000`), which database sources compare as such.
 pub(super) fn max_key(batch: &RecordBatch, key: &str) -> Result<Option<Offset>> {
     let schema = batch.schema();
-    let index = schema.index_of(key).map_err(|_| {
-        ConnectorError::config("target.s3.key", format!("no column '{key}' in the batches"))
-    })?;
+    // Case-insensitive as a fallback: a Glue table's `pk` is matched that way.
+    let exact = schema.index_of(key).ok();
+    let index = exact
+        .or_else(|| {
+            schema
+                .fields()
+                .iter()
+                .position(|f| f.name().eq_ignore_ascii_case(key))
+        })
+        .ok_or(())
+        .map_err(|_| {
+            ConnectorError::config("target.s3.key", format!("no column '{key}' in the batches"))
+        })?;
     let column = batch.column(index);
     if column.null_count() == column.len() {
         return Ok(None);
@@ -182,6 +196,7 @@ mod tests {
             objects: vec!["a/1.parquet".into()],
             retired: vec![],
             pending: vec![],
+            table_version: Some(1_796_000_000),
             run_id: "r".into(),
             updated_at: "2026-11-22T00:00:00Z".into(),
         };
