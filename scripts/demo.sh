@@ -31,10 +31,18 @@ fi
 started=$(date +%s)
 mkdir -p "$OUT"
 echo "==> building the demo's transform, mask (Rust → a wasm32-wasip2 component; log: $OUT/build-transforms.log)"
-bash scripts/build-transforms.sh mask >"$OUT/build-transforms.log" 2>&1 &
+# At the lowest priority: it takes the cores fastlane's build leaves idle (its last crates
+# compile one at a time) instead of slowing it down.
+nice -n 19 bash scripts/build-transforms.sh mask >"$OUT/build-transforms.log" 2>&1 &
 transforms_pid=$!
 echo "==> building fastlane (release)"
-cargo build "${build_args[@]}"
+# A first build gains nothing from incremental compilation's bookkeeping (the release profile
+# keeps it for the test loop's rebuilds).
+if [ -x "$FASTLANE" ]; then
+  cargo build "${build_args[@]}"
+else
+  CARGO_INCREMENTAL=0 cargo build "${build_args[@]}"
+fi
 if ! wait "$transforms_pid"; then
   tail -30 "$OUT/build-transforms.log" >&2
   echo "error: building the example transforms failed (the log's end is above)" >&2
@@ -87,7 +95,7 @@ TXT
 if [ "$full" = 0 ]; then
   cat <<TXT
 This fastlane has the connectors the demo uses (file, generate). For MySQL, MongoDB, BigQuery,
-S3, Firehose, InfluxDB and CloudWatch Logs, build the full one (it reuses what the demo built):
+S3, Firehose, InfluxDB and CloudWatch Logs, build the full one (a second build of similar length):
   cargo build --release --bin fastlane
 TXT
 fi

@@ -653,3 +653,138 @@ async fn the_original_glue_layout_repoints_the_athena_view_after_the_objects_are
     );
     db.drop().await;
 }
+
+/// `examples/original/mysql-to-s3.json` as written — `ssm`, a `secret` for the source, the
+/// Glue/Athena keys — with only its names pointed at the test servers: the source's connection
+/// comes from a secret in the `ssm` region, and the rows land typed in the Glue table's
+/// location, followed by the view statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_mysql_to_s3_example_runs_with_its_secret_and_glue_table() {
+    let aws = TestAws::from_env();
+    let db = MySqlTestDb::new("e2e_orig_s3").await;
+    db.exec(
+        "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer VARCHAR(32) NOT NULL, \
+         total DECIMAL(12,2), placed DATETIME NOT NULL)",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO orders SELECT seq, CONCAT('c', seq % 17), IF(seq % 9 = 0, NULL, seq / 4), \
+         '2024-03-01 00:00:00' + INTERVAL seq MINUTE FROM seq_1_to_300",
+    )
+    .await;
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/original/mysql-to-s3.json"
+    );
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+
+    // The secret the example names, in the example's `ssm` region (not the environment's).
+    let ssm_region = config["ssm"]["region"].as_str().unwrap().to_string();
+    let secret = fastlane_connectors::aws_test_support::unique_name("shop-db");
+    put_secret_in(
+        &aws,
+        &ssm_region,
+        &secret,
+        &json!({"host": db.host, "port": db.port, "username": db.user, "password": ""}),
+    )
+    .await;
+    config["source"]["mysql"]["secret"] = json!(secret);
+    config["source"]["mysql"]["db"] = json!(db.name);
+
+    // Its Glue database and table, unique to this run, at a new bucket.
+    let bucket = aws.bucket("e2e-orig-s3").await;
+    let lake = fastlane_connectors::aws_test_support::unique_name("lake").replace('-', "_");
+    glue_call(
+        &aws,
+        "CreateDatabase",
+        json!({"DatabaseInput": {"Name": lake}}),
+    )
+    .await;
+    glue_call(
+        &aws,
+        "CreateTable",
+        json!({"DatabaseName": lake, "TableInput": {
+            "Name": "orders",
+            "StorageDescriptor": {"Location": format!("s3://{bucket}/orders/"), "Columns": [
+                {"Name": "id", "Type": "bigint"}, {"Name": "customer", "Type": "varchar(32)"},
+                {"Name": "total", "Type": "decimal(14,2)"}, {"Name": "placed", "Type": "timestamp"},
+                {"Name": "_op_type", "Type": "string"}, {"Name": "_op_timestamp", "Type": "bigint"},
+                {"Name": "_table_version", "Type": "bigint"}]},
+        }}),
+    )
+    .await;
+    let athena = AthenaRecorder::start(aws.clone(), bucket.clone(), "orders/".into()).await;
+    let target = &mut config["target"]["s3"];
+    target["database"] = json!(lake);
+    for (key, value) in [
+        ("glue_endpoint_url", aws.endpoint.clone()),
+        ("athena_endpoint_url", athena.url.clone()),
+        ("endpoint_url", aws.endpoint.clone()),
+    ] {
+        target[key] = json!(value);
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = {
+        let (aws, path, config) = (aws.clone(), dir.path().to_path_buf(), config.clone());
+        tokio::task::spawn_blocking(move || {
+            std::fs::write(path.join("mysql-to-s3.json"), config.to_string()).unwrap();
+            Command::new(env!("CARGO_BIN_EXE_fastlane"))
+                .args(["--source=mysql", "--target=s3", "--config=mysql-to-s3.json"])
+                .arg("--summary-json=summary.json")
+                .current_dir(&path)
+                .env("FASTLANE_CACHE_DIR", common::cache_dir())
+                .env_remove("RUST_LOG")
+                .envs(aws.child_env())
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    assert_ok(&out);
+    assert_eq!(
+        summary(dir.path())["rows_loaded"],
+        json!(300),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        ids_in_s3(&aws, &bucket, "orders/").await,
+        (1..=300).collect::<Vec<_>>()
+    );
+    let (_, body) = aws
+        .objects(&bucket, "orders/")
+        .await
+        .into_iter()
+        .find(|(k, _)| k.ends_with(".parquet"))
+        .unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(body)).unwrap();
+    let types: Vec<String> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| format!("{} {}", f.name(), f.data_type()))
+        .collect();
+    assert_eq!(
+        types[..4],
+        [
+            "id Int64",
+            "customer Utf8",
+            "total Decimal128(14, 2)",
+            "placed Timestamp(µs)"
+        ]
+        .map(String::from)
+    );
+    let calls = athena.take();
+    let statements = AthenaRecorder::statements(&calls);
+    // No view in the catalog yet: no offset query, only the view statement.
+    assert_eq!(statements.len(), 1, "{calls:?}");
+    assert_eq!(statements[0].request["WorkGroup"], json!("etl"));
+    assert_eq!(
+        statements[0].request["QueryExecutionContext"]["Database"],
+        json!("lake_views")
+    );
+    db.drop().await;
+}

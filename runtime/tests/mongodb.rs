@@ -212,3 +212,62 @@ async fn a_missing_collection_fails_the_run_and_names_it() {
     assert!(!dir.path().join("out.parquet").exists());
     mongo.drop().await;
 }
+
+/// `examples/original/mongodb-to-mysql.json` with its connection keys pointed at the test
+/// servers (the secrets it names are the production ones), run by the original's command line:
+/// every document lands with the original's op columns, keyed by `_id`.
+#[tokio::test]
+async fn the_original_mongodb_to_mysql_example_runs_with_its_command_line() {
+    let mongo = TestDb::new("e2e_orig").await;
+    let db = MySqlTestDb::new("e2e_orig_mongo").await;
+    mongo.insert("orders", orders(1, 700)).await;
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/original/mongodb-to-mysql.json"
+    );
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    let source = config["source"]["mongodb"].as_object_mut().unwrap();
+    source.remove("secret");
+    for (key, value) in mongo.section("orders").as_object().unwrap() {
+        source.insert(key.clone(), value.clone());
+    }
+    let target = config["target"]["mysql"].as_object_mut().unwrap();
+    target.remove("secret");
+    for (key, value) in db.section("mongo_orders").as_object().unwrap() {
+        target.insert(key.clone(), value.clone());
+    }
+    target.insert("password".into(), json!(""));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("orig.json"), config.to_string()).unwrap();
+    let out = common::fastlane(
+        dir.path(),
+        &[
+            "--source=mongodb",
+            "--target=mysql",
+            "--config=orig.json",
+            "--transform=default",
+            "--summary-json=summary.json",
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(
+        summary(dir.path())["rows_loaded"],
+        json!(700),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM mongo_orders WHERE _op_type = 'i' AND _op_timestamp > 0")
+            .await,
+        700
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM mongo_orders WHERE amount * 4 = n DIV 1000000007")
+            .await,
+        700,
+        "every row keeps its own values"
+    );
+    db.drop().await;
+    mongo.drop().await;
+}

@@ -100,11 +100,18 @@ impl GlueKeys<'_> {
                 ))
             }
         };
-        if self.work_group.is_some() && given(self.view_database).is_none() {
-            return Err(ConnectorError::config(
-                key("work_group"),
-                "is where the view statements run: set `view_database` too",
-            ));
+        if given(self.view_database).is_none() {
+            for (name, set) in [
+                ("work_group", self.work_group.is_some()),
+                ("athena_output", self.athena_output.is_some()),
+            ] {
+                if set {
+                    return Err(ConnectorError::config(
+                        key(name),
+                        "is for the view statements: set `view_database` too",
+                    ));
+                }
+            }
         }
         if let Some(output) = self.athena_output {
             if !output.starts_with("s3://") {
@@ -855,4 +862,109 @@ fn unescape(value: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Table {
+        let column = |name: &str, kind: &str| Column {
+            name: name.into(),
+            kind: kind.into(),
+        };
+        Table {
+            database: "lake".into(),
+            name: "orders".into(),
+            location: "s3://b/orders/".into(),
+            columns: vec![column("id", "bigint"), column(TABLE_VERSION, "bigint")],
+            partition_keys: vec![column("year", "string")],
+        }
+    }
+
+    #[test]
+    fn the_glue_keys_go_together() {
+        let keys = |database, table, view_database, athena_output| GlueKeys {
+            database,
+            table,
+            view_database,
+            athena_output,
+            ..Default::default()
+        };
+        assert_eq!(
+            keys(None, None, None, None).layout("target.s3").unwrap(),
+            None
+        );
+        let err = keys(Some("lake"), None, None, None)
+            .layout("target.s3")
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("target.s3.table: required"),
+            "{err}"
+        );
+        let err = keys(None, None, Some("views"), None)
+            .layout("target.s3")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("target.s3.view_database: belongs to a Glue table"),
+            "{err}"
+        );
+        let err = keys(Some("lake"), Some("t"), None, Some("s3://r/"))
+            .layout("target.firehose")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("target.firehose.athena_output: is for the view"),
+            "{err}"
+        );
+        let err = keys(Some("lake"), Some("t"), Some("v"), Some("/tmp/r"))
+            .layout("target.s3")
+            .unwrap_err();
+        assert!(err.to_string().contains("not an s3:// location"), "{err}");
+        let layout = keys(Some("lake"), Some("t"), Some("v"), None)
+            .layout("target.s3")
+            .unwrap()
+            .unwrap();
+        assert_eq!(layout.work_group, "primary");
+    }
+
+    #[test]
+    fn a_view_without_a_key_shows_the_whole_version() {
+        assert_eq!(
+            view_statement("views", &table(), None, Some(1_796_000_000)),
+            "CREATE OR REPLACE VIEW \"views\".\"orders\" AS\nSELECT \"id\", \"_table_version\", \
+             \"year\"\nFROM \"lake\".\"orders\"\nWHERE \"_table_version\" = 1796000000"
+        );
+        // Quotes in names are doubled, not left to end the identifier.
+        let mut odd = table();
+        odd.name = "or\"ders".into();
+        assert!(view_statement("v", &odd, Some("id"), None).contains("\"or\"\"ders\""));
+    }
+
+    #[test]
+    fn partition_folders_are_read_back_from_object_keys() {
+        let objects = vec![
+            "p/_op_type=I/2026/1.parquet".to_string(),
+            "p/_op_type=a%2Fb/2.parquet".to_string(),
+            "p/_op_type=I/3.parquet".to_string(),
+            "elsewhere/x=1/4.parquet".to_string(),
+        ];
+        let parts = folders("b", "p", &objects, 1, |s| {
+            s.split_once('=').map(|(_, v)| unescape(v))
+        });
+        assert_eq!(
+            parts,
+            vec![
+                Partition {
+                    values: vec!["I".into()],
+                    location: "s3://b/p/_op_type=I/".into()
+                },
+                Partition {
+                    values: vec!["a/b".into()],
+                    location: "s3://b/p/_op_type=a%2Fb/".into()
+                },
+            ]
+        );
+    }
 }

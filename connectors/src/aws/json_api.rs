@@ -139,7 +139,13 @@ impl JsonApi {
             .or_else(|| from_env(&format!("AWS_ENDPOINT_URL_{}", service.env_suffix())))
             .or_else(|| from_env("AWS_ENDPOINT_URL"))
             .unwrap_or_else(|| {
-                format!("https://{}.{region}.amazonaws.com", service.signing_name())
+                // The China regions have their own domain.
+                let domain = if region.starts_with("cn-") {
+                    "amazonaws.com.cn"
+                } else {
+                    "amazonaws.com"
+                };
+                format!("https://{}.{region}.{domain}", service.signing_name())
             });
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
