@@ -22,7 +22,7 @@ fi
 # The first build is long: say so, with an estimate for this machine, before it starts.
 if [ ! -x "$FASTLANE" ]; then
   cores=$(nproc 2>/dev/null || echo 2)
-  minutes=$(( 28 / cores + 1 ))
+  minutes=$(( 31 / cores + 1 ))
   echo "==> first build: the demo's Wasm transform and fastlane (with the connectors the demo uses), in"
   echo "    release mode, side by side. On this machine ($cores cores) expect roughly $minutes minutes;"
   echo "    later runs start in seconds. cargo prints each crate as it compiles (wasmtime's code"
