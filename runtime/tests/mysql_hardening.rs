@@ -290,6 +290,10 @@ async fn an_incremental_load_goes_on_after_its_connections_are_cut() {
 }
 
 /// The id of the connection holding the run lock of `table`, once a run holds it.
+/// The connection holding a run's lock on `table`, once the run has created its staging table and
+/// loaded rows into it: its DDL is done, so the lock connection is idle between keepalive pings
+/// (killing it during the `CREATE TABLE` would fail that statement, which is not what these
+/// tests are about).
 async fn lock_holder(db: &MySqlTestDb, table: &str) -> u64 {
     let name = format!("fastlane:{}.{table}", db.name);
     let started = Instant::now();
@@ -297,12 +301,23 @@ async fn lock_holder(db: &MySqlTestDb, table: &str) -> u64 {
         let id = db
             .scalar(&format!("SELECT COALESCE(IS_USED_LOCK('{name}'), 0)"))
             .await;
-        let staged = db
+        let stage = db
             .tables()
             .await
-            .iter()
-            .any(|t| t.starts_with(&format!("{table}__fastlane_stage_")));
-        if id > 0 && staged {
+            .into_iter()
+            .find(|t| t.starts_with(&format!("{table}__fastlane_stage_")));
+        let loaded = match &stage {
+            Some(stage) => {
+                db.scalar(&format!(
+                    "SELECT COUNT(*) FROM `{}`.`{stage}`",
+                    db.name
+                ))
+                .await
+                    > 0
+            }
+            None => false,
+        };
+        if id > 0 && loaded {
             return id as u64;
         }
         assert!(
