@@ -103,9 +103,12 @@ if [ -n "$API" ]; then
   run_id=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('api_run_id') or '')" "$OUT/summary.json")
   cat <<TXT
 
-Watch runs in the monitoring service ($API, SQLite in $OUT/monitor.db; stop it with kill \$(cat $OUT/serve.pid)):
+Watch runs in the web UI of the monitoring service (SQLite in $OUT/monitor.db; stop it with
+kill \$(cat $OUT/serve.pid)):
+  this run, in the UI:     $API/runs/$run_id
+  every pipeline:          $API/
   API docs (try it out):   $API/docs
-  this run:                $API/api/v1/runs/$run_id
+  this run in the API:     $API/api/v1/runs/$run_id
   its metrics and log:     $API/api/v1/runs/$run_id/metrics    $API/api/v1/runs/$run_id/logs
   live stream of a run:    curl -N $API/api/v1/runs/<run id>/metrics/stream
 TXT

@@ -12,6 +12,9 @@ for lang in rust python js c; do
   bash "guest-sdk/$lang/toolchain.sh"
 done
 bash scripts/build-transforms.sh --all
+# The web UI: its packages, Node and chromium installed where missing; the committed build
+# (embedded in the binary) must be the build of its source.
+bash scripts/ui.sh check
 
 echo "==> test services: real servers on loopback (scripts/services.sh)"
 # Started if needed and left running for the next run; `scripts/services.sh down` stops them.
@@ -36,6 +39,8 @@ fi
 cargo nextest run --release --locked --workspace --features fastlane/services "$@"
 # nextest does not run doc tests.
 cargo test --release --locked --workspace --features fastlane/services --doc
+
+bash scripts/ui.sh test
 
 echo "==> monitoring API fuzzed from its own OpenAPI document (schemathesis): zero server errors"
 FASTLANE_BIN=target/release/fastlane bash scripts/fuzz-api.sh

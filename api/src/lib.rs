@@ -13,6 +13,7 @@ pub mod routes;
 mod rows;
 pub mod server;
 pub mod telemetry;
+pub mod ui;
 
 pub use fastlane_wire::{model, redact};
 pub use server::{serve, ServeConfig};

@@ -49,6 +49,7 @@ impl From<run::Model> for Run {
             error: m.error,
             transform_name: m.transform_name,
             transform_hash: m.transform_hash,
+            transform_version: m.transform_version,
         }
     }
 }

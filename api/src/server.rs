@@ -20,7 +20,9 @@ use crate::error::{to_json_error, ApiError};
 use crate::ingest::Ingest;
 use crate::routes::health::HealthApi;
 use crate::routes::logs::LogsApi;
+use crate::model::AuthScope;
 use crate::routes::metrics::MetricsApi;
+use crate::routes::overview::OverviewApi;
 use crate::routes::pipelines::PipelinesApi;
 use crate::routes::runs::RunsApi;
 use crate::routes::{AppState, KnownRuns};
@@ -35,6 +37,9 @@ pub struct ServeConfig {
     pub database_url: String,
     /// When set, writes need `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// With a token: reads of the API (pipelines, configs, runs, metrics, logs) need it too.
+    /// The UI's page, the docs, the OpenAPI document and `/healthz` stay open.
+    pub protect_reads: bool,
     /// Database connections in the pool.
     pub max_connections: u32,
 }
@@ -52,7 +57,14 @@ pub async fn app(config: &ServeConfig) -> anyhow::Result<(impl Endpoint + use<>,
         _ => "other",
     };
     let telemetry = Telemetry::default();
+    let token = config.token.clone().filter(|t| !t.is_empty());
+    let auth = match (&token, config.protect_reads) {
+        (None, _) => AuthScope::None,
+        (Some(_), false) => AuthScope::Writes,
+        (Some(_), true) => AuthScope::All,
+    };
     let state = Arc::new(AppState {
+        auth,
         ingest: Ingest::start(db.clone(), telemetry.clone()),
         db,
         backend,
@@ -63,6 +75,7 @@ pub async fn app(config: &ServeConfig) -> anyhow::Result<(impl Endpoint + use<>,
     let api = OpenApiService::new(
         (
             PipelinesApi(state.clone()),
+            OverviewApi(state.clone()),
             RunsApi(state.clone()),
             MetricsApi(state.clone()),
             LogsApi(state.clone()),
@@ -74,19 +87,31 @@ pub async fn app(config: &ServeConfig) -> anyhow::Result<(impl Endpoint + use<>,
     .description(
         "Pipelines, their runs, each run's metric series and logs, and a live stream of a run. \
          `fastlane run --api URL` reports here. When the service has a token, every write \
-         (POST, PUT, PATCH, DELETE) needs `Authorization: Bearer <token>`; reads are open.",
+         (POST, PUT, PATCH, DELETE) needs `Authorization: Bearer <token>`; reads are open \
+         unless it runs with `--protect-reads` (`/healthz` says which: its `auth`). The web UI \
+         is at `/`.",
     );
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    let token = config.token.clone().filter(|t| !t.is_empty());
-    let routes = Route::new()
-        .nest("/", api)
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
-        .around(move |ep, req| {
+    let protect_reads = auth == AuthScope::All;
+    let routes = crate::ui::routes(
+        Route::new()
+            .nest(
+                "/",
+                api.around(|ep, req| async move {
+                    match crate::ui::page(&req) {
+                        Some(page) => Ok(page),
+                        None => ep.call(req).await.map(IntoResponse::into_response),
+                    }
+                }),
+            )
+            .at("/openapi.json", spec)
+            .nest("/docs", docs),
+    )
+    .around(move |ep, req| {
             let token = token.clone();
             async move {
-                authorize(token.as_deref(), &req)?;
+                authorize(token.as_deref(), protect_reads, &req)?;
                 check_body_size(&req)?;
                 ep.call(req).await.map(IntoResponse::into_response)
             }
@@ -136,9 +161,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .and_then(|a| a.as_socket_addr().copied())
         .unwrap_or(config.bind);
     eprintln!(
-        "fastlane monitoring API listening on http://{local} ({backend}: {}); docs at http://{local}/docs, OpenAPI at http://{local}/openapi.json{}",
+        "fastlane monitoring API listening on http://{local} ({backend}: {}); UI at http://{local}/, docs at http://{local}/docs, OpenAPI at http://{local}/openapi.json{}",
         crate::redact::redact_url(&config.database_url),
-        if config.token.is_some() { "; writes need the bearer token" } else { "" }
+        match (config.token.is_some(), config.protect_reads) {
+            (false, _) => "",
+            (true, false) => "; writes need the bearer token",
+            (true, true) => "; reads and writes need the bearer token",
+        }
     );
     poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(5)))
@@ -200,13 +229,18 @@ fn check_body_size(req: &Request) -> poem::Result<()> {
     }
 }
 
-/// Writes need the token when one is configured; compared in constant time.
-fn authorize(token: Option<&str>, req: &Request) -> poem::Result<()> {
+/// Writes need the token when one is configured, and reads of the API's data too with
+/// `protect_reads`; compared in constant time.
+fn authorize(token: Option<&str>, protect_reads: bool, req: &Request) -> poem::Result<()> {
     let Some(token) = token else {
         return Ok(());
     };
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Ok(());
+        let path = req.uri().path();
+        let data = path.starts_with("/api/") || path == "/metrics";
+        if !(protect_reads && data) || *req.method() == Method::OPTIONS {
+            return Ok(());
+        }
     }
     // The scheme is case-insensitive (RFC 9110), the token is not.
     let given = req
@@ -225,10 +259,11 @@ fn authorize(token: Option<&str>, req: &Request) -> poem::Result<()> {
     if same {
         Ok(())
     } else {
-        Err(
-            ApiError::unauthorized("this service needs `Authorization: Bearer <token>` for writes")
-                .into(),
-        )
+        let what = if protect_reads { "reads and writes" } else { "writes" };
+        Err(ApiError::unauthorized(format!(
+            "this service needs `Authorization: Bearer <token>` for {what}"
+        ))
+        .into())
     }
 }
 

@@ -5,6 +5,7 @@
 //! same way on both backends.
 
 mod m20261122_000001_monitoring;
+mod m20261207_000001_transform_version;
 
 use sea_orm_migration::prelude::*;
 pub use sea_orm_migration::MigratorTrait;
@@ -14,7 +15,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_monitoring::Migration)]
+        vec![
+            Box::new(m20261122_000001_monitoring::Migration),
+            Box::new(m20261207_000001_transform_version::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

@@ -212,6 +212,10 @@ pub struct RunDetails {
     #[oai(validator(max_length = 128))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transform_hash: Option<String>,
+    /// The transform's version (from its `describe`).
+    #[oai(validator(max_length = 100))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform_version: Option<String>,
 }
 
 /// Changes to a run; absent fields stay as they are.
@@ -287,6 +291,8 @@ pub struct Run {
     pub transform_name: Option<String>,
     /// SHA-256 (hex) of the transform component.
     pub transform_hash: Option<String>,
+    /// The transform's version.
+    pub transform_version: Option<String>,
 }
 
 /// A page of runs.
@@ -344,6 +350,9 @@ pub struct MetricSample {
 pub struct MetricSeries {
     /// Samples, oldest first.
     pub items: Vec<MetricSample>,
+    /// Samples stored in the range asked: more than `items` when they were downsampled
+    /// (`points`) or cut at `limit`.
+    pub total: u64,
 }
 
 /// A log line as a runner sends it.
@@ -412,6 +421,140 @@ pub struct Health {
     pub status: String,
     /// `sqlite` or `postgres`.
     pub database: String,
+    /// What needs the bearer token: nothing, writes, or everything but health, docs and the
+    /// UI's own files (`--protect-reads`).
+    pub auth: AuthScope,
+}
+
+/// What a service's token protects.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum AuthScope {
+    /// No token: everything is open.
+    None,
+    /// Writes need the token; reads are open.
+    Writes,
+    /// Reads need the token too.
+    All,
+}
+
+/// A run in a few fields, for lists and sparklines.
+#[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct RunBrief {
+    /// The run's id.
+    pub id: String,
+    /// How it stands.
+    pub status: RunStatus,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// From start to end, once it ended.
+    pub duration_ms: Option<i64>,
+    /// Rows written to the target.
+    pub rows_loaded: i64,
+}
+
+/// A pipeline with its last run and recent history: one row of the UI's pipeline list.
+#[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct PipelineSummary {
+    /// The pipeline's id.
+    pub id: String,
+    /// Source connector type.
+    pub source_type: String,
+    /// Target connector type.
+    pub target_type: String,
+    /// The target's own id.
+    pub target_id: String,
+    /// When it was last registered or changed.
+    pub updated_at: DateTime<Utc>,
+    /// Its most recent run.
+    pub last_run: Option<Run>,
+    /// Its most recent runs (up to `recent`), oldest first.
+    pub recent: Vec<RunBrief>,
+}
+
+/// Pipelines by the status of their last run (`never`: no run yet).
+#[derive(Object, Clone, Debug, Default)]
+pub struct StatusCounts {
+    /// Last run still running.
+    pub running: u64,
+    /// Last run completed.
+    pub completed: u64,
+    /// Last run failed.
+    pub failed: u64,
+    /// Last run stopped on request.
+    pub exited: u64,
+    /// No run yet.
+    pub never: u64,
+}
+
+/// A page of pipeline summaries.
+#[derive(Object, Clone, Debug)]
+pub struct PipelineSummaryPage {
+    /// This page.
+    pub items: Vec<PipelineSummary>,
+    /// Pipelines matching the filters in all.
+    pub total: u64,
+    /// Pipelines matching the name filter, by last run status (whatever the status filter).
+    pub counts: StatusCounts,
+}
+
+/// A stage of a run, measured.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum Stage {
+    /// Reading the source.
+    Extract,
+    /// The Wasm transform.
+    Transform,
+    /// Writing the target.
+    Load,
+}
+
+/// One stage's throughput over a run.
+#[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct StageStats {
+    /// Which stage.
+    pub stage: Stage,
+    /// Rows through it.
+    pub rows: i64,
+    /// Rows per second over the run's whole duration (once it ended).
+    pub rows_per_s: Option<f64>,
+    /// Mean of its sampled rates.
+    pub mean_rows_per_s: Option<f64>,
+    /// Highest sampled rate.
+    pub peak_rows_per_s: Option<f64>,
+}
+
+/// A run with what its samples say about it.
+#[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct RunStats {
+    /// The run.
+    pub run: Run,
+    /// From start to end (to now while it runs).
+    pub duration_ms: Option<i64>,
+    /// Extract, transform and load.
+    pub stages: Vec<StageStats>,
+    /// Metric samples stored.
+    pub samples: u64,
+    /// Highest resident memory sampled.
+    pub peak_rss_bytes: Option<i64>,
+    /// Mean Wasm time per batch over the samples.
+    pub mean_wasm_ms_per_batch: Option<f64>,
+    /// Most batches that waited for a transform worker.
+    pub peak_queue_to_transform: Option<i64>,
+    /// Most batches that waited for a target worker.
+    pub peak_queue_to_target: Option<i64>,
+}
+
+/// Two runs side by side.
+#[derive(Object, Clone, Debug)]
+pub struct RunComparison {
+    /// `a`, then `b`.
+    pub runs: Vec<RunStats>,
 }
 
 /// Milliseconds since the epoch as a UTC time (clamped to what chrono can show).

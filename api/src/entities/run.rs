@@ -37,6 +37,8 @@ pub struct Model {
     pub transform_name: Option<String>,
     /// SHA-256 of the transform component.
     pub transform_hash: Option<String>,
+    /// The transform's version (from its `describe`).
+    pub transform_version: Option<String>,
     /// Milliseconds since the Unix epoch of the last change.
     pub updated_at_ms: i64,
 }

@@ -35,6 +35,7 @@ impl HealthApi {
         Ok(Json(Health {
             status: "ok".into(),
             database: self.0.backend.into(),
+            auth: self.0.auth,
         }))
     }
 

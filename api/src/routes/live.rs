@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, BoxStream, StreamExt};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::broadcast;
 
@@ -33,20 +34,48 @@ struct Follow {
 }
 
 /// Events of `run`: its record, its samples and lines so far (a page at a time, as the client
-/// reads them), then the new ones as they come, until it finishes (or the client goes away).
-pub fn events(state: State, run: run::Model) -> BoxStream<'static, RunEvent> {
+/// reads them; left out without `history`), then the new ones as they come, until it finishes
+/// (or the client goes away).
+pub async fn events(
+    state: State,
+    run: run::Model,
+    history: bool,
+) -> Result<BoxStream<'static, RunEvent>, DbErr> {
+    // Subscribed before the last ids are read: nothing stored after them goes unnoticed.
+    let wake = state.changes.subscribe();
+    let (last_sample, last_log) = if history {
+        (0, 0)
+    } else {
+        let sample = metric_sample::Entity::find()
+            .filter(metric_sample::Column::RunId.eq(run.id.as_str()))
+            .select_only()
+            .column_as(Expr::col(metric_sample::Column::Id).max(), "id")
+            .into_tuple::<Option<i64>>()
+            .one(&state.db)
+            .await?
+            .flatten();
+        let log = log_line::Entity::find()
+            .filter(log_line::Column::RunId.eq(run.id.as_str()))
+            .select_only()
+            .column_as(Expr::col(log_line::Column::Id).max(), "id")
+            .into_tuple::<Option<i64>>()
+            .one(&state.db)
+            .await?
+            .flatten();
+        (sample.unwrap_or(0), log.unwrap_or(0))
+    };
     let follow = Follow {
-        wake: state.changes.subscribe(),
+        wake,
         state,
         run_id: Arc::from(run.id.as_str()),
-        last_sample: 0,
-        last_log: 0,
+        last_sample,
+        last_log,
         last_update: run.updated_at_ms,
         pending: VecDeque::from([RunEvent::Run(Run::from(run.clone()))]),
         finished: false,
         more: true,
     };
-    stream::unfold(follow, |mut f| async move {
+    Ok(stream::unfold(follow, |mut f| async move {
         loop {
             if let Some(event) = f.pending.pop_front() {
                 return Some((event, f));
@@ -63,7 +92,7 @@ pub fn events(state: State, run: run::Model) -> BoxStream<'static, RunEvent> {
             }
         }
     })
-    .boxed()
+    .boxed())
 }
 
 impl Follow {

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::OpenApi;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::metrics::{check_items, Stored};
 use super::{page_limit, ApiTags, State};
@@ -46,6 +47,8 @@ impl LogsApi {
 
     /// A run's log lines, oldest first.
     #[oai(path = "/runs/:run_id/logs", method = "get", operation_id = "get_logs")]
+    // Each argument is one query parameter of the operation.
+    #[allow(clippy::too_many_arguments)]
     async fn get(
         &self,
         #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
@@ -58,6 +61,9 @@ impl LogsApi {
         to: Query<Option<DateTime<Utc>>>,
         /// Only lines after this id (to page, or to follow a running run).
         after_id: Query<Option<i64>>,
+        /// Only lines whose message or origin contains this text (case-insensitive).
+        #[oai(validator(max_length = 500))]
+        q: Query<Option<String>>,
         /// Lines at most (1 to 10000, default 1000).
         limit: Query<Option<u64>>,
     ) -> ApiResult<Json<LogPage>> {
@@ -73,6 +79,18 @@ impl LogsApi {
         }
         if let Some(to) = to.0 {
             query = query.filter(log_line::Column::AtMs.lte(to.timestamp_millis()));
+        }
+        if let Some(text) = q.0.as_deref().filter(|t| !t.is_empty()) {
+            let pattern = LikeExpr::new(format!(
+                "%{}%",
+                super::overview::like_escape(&text.to_lowercase())
+            ))
+            .escape('\\');
+            query = query.filter(
+                Condition::any()
+                    .add(Expr::expr(Func::lower(Expr::col(log_line::Column::Message))).like(pattern.clone()))
+                    .add(Expr::expr(Func::lower(Expr::col(log_line::Column::Origin))).like(pattern)),
+            );
         }
         if let Some(after) = after_id.0 {
             query = query.filter(log_line::Column::Id.gt(after));

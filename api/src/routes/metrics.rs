@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, OpenApi};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{page_limit, ApiTags, State};
@@ -62,7 +63,10 @@ impl MetricsApi {
         })))
     }
 
-    /// A run's samples, oldest first, optionally within `[from, to]`.
+    /// A run's samples, oldest first, optionally within `[from, to]`. With `points`, the range
+    /// is downsampled on the service to at most that many samples, each summing up an equal
+    /// slice of time: the slice's last time and counters, its mean rates and Wasm time, its
+    /// highest memory and queue depths (so peaks stay visible).
     #[oai(
         path = "/runs/:run_id/metrics",
         method = "get",
@@ -76,8 +80,11 @@ impl MetricsApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Samples taken at or before this time.
         to: Query<Option<DateTime<Utc>>>,
-        /// Samples at most (1 to 10000, default 1000).
+        /// Samples at most (1 to 10000, default 1000); ignored with `points`.
         limit: Query<Option<u64>>,
+        /// Downsample to at most this many samples (2 to 10000).
+        #[oai(validator(minimum(value = "2"), maximum(value = "10000")))]
+        points: Query<Option<u64>>,
     ) -> ApiResult<Json<MetricSeries>> {
         self.0.require_run(&run_id.0).await?;
         let limit = page_limit(limit.0, 1000, 10_000)?;
@@ -89,6 +96,29 @@ impl MetricsApi {
         if let Some(to) = to.0 {
             query = query.filter(metric_sample::Column::AtMs.lte(to.timestamp_millis()));
         }
+        let (total, first, last) = query
+            .clone()
+            .select_only()
+            .column_as(Expr::col(metric_sample::Column::Id).count(), "n")
+            .column_as(Expr::col(metric_sample::Column::AtMs).min(), "first")
+            .column_as(Expr::col(metric_sample::Column::AtMs).max(), "last")
+            .into_tuple::<(i64, Option<i64>, Option<i64>)>()
+            .one(&self.0.db)
+            .await?
+            .unwrap_or((0, None, None));
+        let total = u64::try_from(total).unwrap_or(0);
+        if let (Some(points), Some(first), Some(last)) = (points.0, first, last) {
+            if total > points {
+                let items = downsample(query, first, last, points as i64)
+                    .all(&self.0.db)
+                    .await?;
+                return Ok(Json(MetricSeries {
+                    items: items.into_iter().map(MetricSample::from).collect(),
+                    total,
+                }));
+            }
+        }
+        let limit = if points.0.is_some() { std::cmp::max(total, 1) } else { limit };
         let items = query
             .order_by_asc(metric_sample::Column::AtMs)
             .order_by_asc(metric_sample::Column::Id)
@@ -97,6 +127,7 @@ impl MetricsApi {
             .await?;
         Ok(Json(MetricSeries {
             items: items.into_iter().map(MetricSample::from).collect(),
+            total,
         }))
     }
 
@@ -112,13 +143,51 @@ impl MetricsApi {
         &self,
         #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$"))]
         run_id: Path<String>,
+        /// `false`: leave out the samples and lines stored before the stream opened (a client
+        /// that reads the history itself, downsampled). Default `true`.
+        history: Query<Option<bool>>,
     ) -> ApiResult<Live> {
         let run = self.0.run(&run_id.0).await?;
-        let events = super::live::events(self.0.clone(), run);
+        let events =
+            super::live::events(self.0.clone(), run, history.0.unwrap_or(true)).await?;
         Ok(Live::Events(
             EventStream::new(events).keep_alive(std::time::Duration::from_secs(15)),
         ))
     }
+}
+
+/// `query`'s samples in `points` equal slices of `[first, last]`, one sample each (see `get`).
+fn downsample(
+    query: sea_orm::Select<metric_sample::Entity>,
+    first: i64,
+    last: i64,
+    points: i64,
+) -> sea_orm::Selector<sea_orm::SelectModel<metric_sample::Model>> {
+    use metric_sample::Column as C;
+    let span = std::cmp::max(last - first, 0) + 1;
+    let slice = Expr::col(C::AtMs)
+        .sub(first)
+        .mul(points)
+        .div(span);
+    query
+        .select_only()
+        .column_as(Expr::col(C::Id).max(), "id")
+        .column_as(Expr::col(C::RunId).max(), "run_id")
+        .column_as(Expr::col(C::AtMs).max(), "at_ms")
+        .column_as(Expr::col(C::RowsExtracted).max(), "rows_extracted")
+        .column_as(Expr::col(C::RowsTransformed).max(), "rows_transformed")
+        .column_as(Expr::col(C::RowsLoaded).max(), "rows_loaded")
+        .column_as(Expr::col(C::ExtractRowsPerS).avg(), "extract_rows_per_s")
+        .column_as(Expr::col(C::TransformRowsPerS).avg(), "transform_rows_per_s")
+        .column_as(Expr::col(C::LoadRowsPerS).avg(), "load_rows_per_s")
+        .column_as(Expr::col(C::ExtractBytesPerS).avg(), "extract_bytes_per_s")
+        .column_as(Expr::col(C::RssBytes).max(), "rss_bytes")
+        .column_as(Expr::col(C::QueueToTransform).max(), "queue_to_transform")
+        .column_as(Expr::col(C::QueueToTarget).max(), "queue_to_target")
+        .column_as(Expr::col(C::WasmMsPerBatch).avg(), "wasm_ms_per_batch")
+        .group_by(slice)
+        .order_by_asc(Expr::col(C::AtMs).max())
+        .into_model::<metric_sample::Model>()
 }
 
 /// 400 unless `1..=MAX_ITEMS_PER_POST` items came.

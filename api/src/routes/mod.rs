@@ -5,6 +5,7 @@ pub mod health;
 pub mod live;
 pub mod logs;
 pub mod metrics;
+pub mod overview;
 pub mod pipelines;
 pub mod runs;
 
@@ -41,6 +42,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
+    /// What the service's token protects.
+    pub auth: crate::model::AuthScope,
     /// Group commit of metric samples and log lines.
     pub ingest: Ingest,
     /// Run ids known to exist (saves a lookup per metrics POST).

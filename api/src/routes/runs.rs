@@ -82,6 +82,11 @@ impl RunsApi {
                 .transform_hash
                 .as_deref()
                 .map(crate::stored_text)),
+            transform_version: Set(new
+                .details
+                .transform_version
+                .as_deref()
+                .map(crate::stored_text)),
             updated_at_ms: Set(now),
         };
         if let Err(e) = run::Entity::insert(row)
@@ -216,6 +221,9 @@ impl RunsApi {
         }
         if let Some(v) = text(update.details.transform_hash) {
             row.transform_hash = Set(Some(v));
+        }
+        if let Some(v) = text(update.details.transform_version) {
+            row.transform_version = Set(Some(v));
         }
         for (value, column) in [
             (update.rows_extracted, &mut row.rows_extracted),

@@ -50,6 +50,9 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         Some(_) => api::new_run_id(),
         None => local_run_id(chrono::Utc::now()),
     };
+    let watch = api
+        .as_ref()
+        .map(|s| format!("{}/runs/{run_id}", s.url.trim_end_matches('/')));
     let mut run = Run::new(RunSpec {
         config,
         run_id,
@@ -63,6 +66,9 @@ pub(crate) async fn run(args: RunArgs) -> u8 {
         Some(Ok(reporter)) => {
             let report = reporter.report();
             run.observe(reporter);
+            if let Some(watch) = watch {
+                tracing::info!("watch this run live in the web UI: {watch}");
+            }
             Some(report)
         }
         // The run itself never depends on the API.

@@ -17,9 +17,13 @@ pub struct ServeArgs {
     /// (default: a SQLite file in the user's data directory).
     #[arg(long, env = "FASTLANE_DATABASE_URL")]
     database_url: Option<String>,
-    /// Bearer token required for writes (reads stay open).
+    /// Bearer token required for writes (reads stay open unless --protect-reads).
     #[arg(long, env = "FASTLANE_API_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Reads of pipelines, configs, runs, metrics and logs (in the API and the web UI) need the
+    /// token too: logs and configs can be sensitive.
+    #[arg(long, env = "FASTLANE_API_PROTECT_READS", requires = "token")]
+    protect_reads: bool,
     /// Database connections in the pool.
     #[arg(long, default_value_t = 8)]
     max_connections: u32,
@@ -47,6 +51,7 @@ pub(crate) async fn serve(args: ServeArgs) -> u8 {
         bind: args.bind,
         database_url,
         token: args.token,
+        protect_reads: args.protect_reads,
         max_connections: args.max_connections,
     };
     match fastlane_api::serve(config).await {

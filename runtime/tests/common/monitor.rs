@@ -70,17 +70,21 @@ impl Monitor {
 
     /// Start on `bind` (e.g. a port a run already reports to).
     pub fn start_on(bind: &str, database_url: &str, token: Option<&str>) -> Self {
+        let args: Vec<&str> = token.map_or(vec![], |t| vec!["--token", t]);
+        Self::start_with(bind, database_url, &args)
+    }
+
+    /// Start on `bind` with more `fastlane serve` arguments.
+    pub fn start_with(bind: &str, database_url: &str, args: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_fastlane"));
         command
             .args(["serve", "--bind", bind, "--database-url", database_url])
+            .args(args)
             .env_remove("FASTLANE_API_TOKEN")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        if let Some(token) = token {
-            command.args(["--token", token]);
-        }
         let mut child = command.spawn().expect("fastlane serve starts");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();

@@ -138,6 +138,10 @@ pub fn merge(earlier: RunUpdate, later: RunUpdate) -> RunUpdate {
                 .details
                 .transform_hash
                 .or(earlier.details.transform_hash),
+            transform_version: later
+                .details
+                .transform_version
+                .or(earlier.details.transform_version),
         },
     }
 }
@@ -285,6 +289,7 @@ impl Observer for ApiReporter {
                 details: RunDetails {
                     transform_name: Some(clip(t.name.clone(), model::MAX_NAME_CHARS)),
                     transform_hash: Some(t.digest.clone()),
+                    transform_version: Some(clip(t.version.clone(), 100)),
                     ..RunDetails::default()
                 },
                 ..RunUpdate::default()

@@ -1,0 +1,251 @@
+// Pieces every page uses: status badges, sparklines, time-series charts, loading and errors.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import uPlot from "uplot";
+import { useSearchParams } from "wouter-preact";
+import type { RunStatus, RunBrief } from "./api";
+import { duration, time } from "./format";
+
+const STATUS_ICON: Record<RunStatus | "never", string> = {
+  running: "▶",
+  completed: "✓",
+  failed: "✕",
+  exited: "■",
+  never: "○",
+};
+
+/** A run's status: icon and word (never colour alone). */
+export function Status({ status }: { status: RunStatus | "never" }) {
+  return (
+    <span class={`status status-${status}`} data-status={status}>
+      <span aria-hidden="true">{STATUS_ICON[status]}</span> {status === "never" ? "no runs" : status}
+    </span>
+  );
+}
+
+/**
+ * A page's filters, kept in its URL (so a filtered view can be shared): the current ones, and a
+ * setter that replaces one (an empty value removes it) and goes back to the first page.
+ */
+export function useFilters(): [URLSearchParams, (key: string, value: string) => void] {
+  const [params, setParams] = useSearchParams();
+  const set = (key: string, value: string) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    if (key !== "offset") next.delete("offset");
+    setParams(next, { replace: true });
+  };
+  return [params, set];
+}
+
+/** Re-render every `ms` (clocks and "3 s ago"). */
+export function useNow(ms = 1000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(timer);
+  }, [ms]);
+  return now;
+}
+
+/** The result of an async load, reloaded when `deps` change and every `refreshMs` if given. */
+export function useLoad<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  deps: unknown[],
+  refreshMs?: number | null,
+): { data?: T; error?: Error; loading: boolean; reload: () => void } {
+  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const controller = new AbortController();
+    setState((s) => ({ ...s, loading: true }));
+    load(controller.signal).then(
+      (data) => !controller.signal.aborted && setState({ data, loading: false }),
+      (error: Error) =>
+        !controller.signal.aborted && setState((s) => ({ data: s.data, error, loading: false })),
+    );
+    return () => controller.abort();
+  }, [...deps, tick]);
+  useEffect(() => {
+    if (!refreshMs) return;
+    const timer = setInterval(() => setTick((t) => t + 1), refreshMs);
+    return () => clearInterval(timer);
+  }, [refreshMs]);
+  useEffect(() => {
+    const again = () => setTick((t) => t + 1);
+    window.addEventListener("fastlane-token", again);
+    return () => window.removeEventListener("fastlane-token", again);
+  }, []);
+  return { ...state, reload: () => setTick((t) => t + 1) };
+}
+
+export function ErrorBox({ error, title }: { error: Error | string; title?: string }) {
+  return (
+    <div class="error-box" role="alert">
+      {title && <strong>{title}</strong>}
+      <pre>{typeof error === "string" ? error : error.message}</pre>
+    </div>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p class="muted" role="status" aria-live="polite">
+      Loading {what}…
+    </p>
+  );
+}
+
+/** Durations of recent runs as a small line, with the last point marked by status. */
+export function Sparkline({ runs, label }: { runs: RunBrief[]; label: string }) {
+  const points = runs.filter((r) => r.duration_ms !== undefined && r.duration_ms !== null);
+  const width = 120;
+  const height = 28;
+  if (points.length === 0) {
+    return (
+      <span class="muted" aria-label={`${label}: no finished runs`}>
+        –
+      </span>
+    );
+  }
+  const max = Math.max(...points.map((r) => r.duration_ms!), 1);
+  const step = points.length > 1 ? (width - 6) / (points.length - 1) : 0;
+  const xy = points.map((r, i) => [3 + i * step, height - 3 - ((height - 6) * r.duration_ms!) / max]);
+  const path = xy.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
+  const last = xy[xy.length - 1];
+  const lastRun = points[points.length - 1];
+  const description = `${label}: ${points.length} recent runs, last ${duration(lastRun.duration_ms)}, longest ${duration(max)}`;
+  return (
+    <svg class="sparkline" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={description}>
+      <title>{description}</title>
+      <path d={path} fill="none" stroke="currentColor" stroke-width="1.5" />
+      <circle cx={last[0]} cy={last[1]} r="2.5" class={`dot-${lastRun.status}`} />
+    </svg>
+  );
+}
+
+export interface Series {
+  label: string;
+  values: (number | null)[];
+  /** CSS colour variable name, e.g. `--c1`. */
+  color: string;
+  /** Dashed (a second run in a comparison). */
+  dash?: boolean;
+}
+
+/**
+ * A time-series chart (uPlot on a canvas). Screen readers get `label` and a one-line summary of
+ * each series; `data-points` says how many points are drawn (the UI tests read it).
+ */
+export function Chart({
+  label,
+  x,
+  series,
+  unit,
+  height = 200,
+  xIsTime = true,
+  format,
+}: {
+  label: string;
+  x: number[];
+  series: Series[];
+  unit?: string;
+  height?: number;
+  xIsTime?: boolean;
+  format?: (v: number) => string;
+}) {
+  const holder = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = series.map((s) => `${s.label}|${s.color}|${s.dash ? 1 : 0}`).join(",") + `|${xIsTime}|${unit}`;
+
+  useEffect(() => {
+    const el = holder.current;
+    if (!el) return;
+    const style = getComputedStyle(document.documentElement);
+    const axisColor = style.getPropertyValue("--muted").trim() || "#888";
+    const gridColor = style.getPropertyValue("--grid").trim() || "#8883";
+    const axis: uPlot.Axis = {
+      stroke: axisColor,
+      grid: { stroke: gridColor, width: 1 },
+      ticks: { stroke: gridColor, width: 1 },
+    };
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height,
+      scales: {
+        x: {
+          time: xIsTime,
+          // One point (a pipeline's first run): a minute either side, not uPlot's years.
+          range: (_u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]),
+        },
+      },
+      legend: { show: true },
+      cursor: { drag: { x: true, y: false } },
+      axes: [
+        { ...axis },
+        {
+          ...axis,
+          size: 84,
+          values: (_u, ticks) => ticks.map((v) => (format ? format(v) : String(v))),
+        },
+      ],
+      series: [
+        { label: xIsTime ? "time" : "run" },
+        ...series.map((s) => ({
+          label: unit ? `${s.label} (${unit})` : s.label,
+          stroke: style.getPropertyValue(s.color).trim() || "#36c",
+          width: 1.5,
+          dash: s.dash ? [6, 4] : undefined,
+          // Few points (runs of a pipeline) are drawn as dots too; dense series as lines only.
+          points: { show: (u: uPlot) => u.data[0].length <= 60, size: 6 },
+          value: (_u: uPlot, v: number | null) => (v === null ? "–" : format ? format(v) : String(v)),
+        })),
+      ],
+    };
+    plot.current = new uPlot(opts, [x, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+    const resize = new ResizeObserver(() => {
+      plot.current?.setSize({ width: Math.max(200, el.clientWidth), height });
+    });
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+    // Rebuilt only when the shape changes; new data goes through setData below.
+  }, [shape, height]);
+
+  useEffect(() => {
+    plot.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData);
+  });
+
+  const summary = series
+    .map((s) => {
+      const values = s.values.filter((v): v is number => v !== null);
+      if (values.length === 0) return `${s.label}: no data`;
+      const last = values[values.length - 1];
+      const peak = Math.max(...values);
+      const show = (v: number) => (format ? format(v) : String(v));
+      return `${s.label}: last ${show(last)}, peak ${show(peak)}`;
+    })
+    .join("; ");
+  const span =
+    x.length > 1 && xIsTime ? ` from ${time(new Date(x[0] * 1000).toISOString())} to ${time(new Date(x[x.length - 1] * 1000).toISOString())}` : "";
+  return (
+    <figure class="chart" role="group" aria-label={label}>
+      <figcaption>{label}</figcaption>
+      <div ref={holder} class="chart-canvas" role="img" aria-label={`${label}: ${x.length} points${span}. ${summary}`} data-points={x.length} />
+    </figure>
+  );
+}
+
+export function Card({ label, children, hint }: { label: string; children: ComponentChildren; hint?: string }) {
+  return (
+    <div class="card" title={hint}>
+      <div class="card-label">{label}</div>
+      <div class="card-value">{children}</div>
+    </div>
+  );
+}
