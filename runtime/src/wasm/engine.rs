@@ -71,6 +71,12 @@ impl TransformRuntime {
         config
             .wasm_component_model(true)
             .epoch_interruption(true)
+            // Linear memories start as a copy of their data segments, not as copy-on-write
+            // mappings of a sealed memfd image: sealing fails now and then with EBUSY while the
+            // kernel holds a transient reference to one of its pages (memory compaction or
+            // monitoring), which failed a run before any data moved. The copy costs
+            // milliseconds once per instance (one per transform worker).
+            .memory_init_cow(false)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(load_err)?;
         spawn_epoch_ticker(&engine);
