@@ -209,15 +209,18 @@ export function query(params: Record<string, string | number | undefined | null>
 
 /**
  * Follow a run's live stream (server-sent events read through `fetch`, so the token travels in
- * a header, not in the URL). `history: false` starts at what is stored now. Reconnects after a
- * dropped connection until the run finishes or `signal` aborts.
+ * a header, not in the URL), from what is stored when it opens. Reconnects after a dropped
+ * connection until the run finishes or `signal` aborts; after a reconnection, `resume` fills
+ * the gap (what was stored while disconnected) before the new stream's events are delivered.
  */
 export async function follow(
   runId: string,
   onEvent: (event: RunEvent) => void,
   signal: AbortSignal,
+  resume?: () => Promise<void>,
 ): Promise<void> {
   let finished = false;
+  let connected = false;
   while (!signal.aborted && !finished) {
     try {
       const response = await fetch(
@@ -225,6 +228,9 @@ export async function follow(
         { headers: { ...headers(), Accept: "text/event-stream" }, signal },
       );
       if (!response.ok || !response.body) throw await failure(response);
+      // The stream is open (it holds what comes from now on): fetch what was missed first.
+      if (connected && resume) await resume();
+      connected = true;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {

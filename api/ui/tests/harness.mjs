@@ -19,11 +19,14 @@ export function scratch(prefix = "fastlane-ui-") {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** `fastlane serve` on a free port with a fresh SQLite database; resolves once it listens. */
-export async function serve(dir, extra = []) {
+/**
+ * `fastlane serve` on a free port (or `bind`) with the SQLite database of `dir`; resolves once it
+ * listens.
+ */
+export async function serve(dir, extra = [], bind = "127.0.0.1:0") {
   const child = spawn(
     fastlane,
-    ["serve", "--bind", "127.0.0.1:0", "--database-url", `sqlite://${join(dir, "monitor.db")}?mode=rwc`, ...extra],
+    ["serve", "--bind", bind, "--database-url", `sqlite://${join(dir, "monitor.db")}?mode=rwc`, ...extra],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";

@@ -153,6 +153,52 @@ describe("the UI of a service without a token", () => {
   });
 });
 
+describe("a service restarted while a run is watched", () => {
+  test("the live view reconnects and misses nothing stored meanwhile", async () => {
+    const dir = scratch();
+    let service = await serve(dir);
+    const b = await browser();
+    try {
+      const pipeline = hostilePipeline(dir, "restart", {
+        rows: 40_000,
+        batch: 1000,
+        transform: { mode: "slow", millis: 250 },
+      });
+      const running = run(dir, "restart", pipeline, service.url);
+      const p = await page(b);
+      const summary = await until("the run to be reported", async () => {
+        const page = await api(service.url, "/api/v1/pipeline-summaries");
+        return page.items[0]?.last_run;
+      });
+      await p.goto(`${service.url}/runs/${summary.id}`);
+      await p.locator(".live").waitFor();
+      const points = p.locator(".chart-canvas").first();
+      await until("a few points", async () => Number(await points.getAttribute("data-points")) > 3);
+      const before = Number(await points.getAttribute("data-points"));
+      // Down for two seconds: the run buffers its reports, the page retries its stream.
+      const bind = new URL(service.url).host;
+      await service.stop();
+      await new Promise((r) => setTimeout(r, 2000));
+      service = await serve(dir, [], bind);
+      await until("the charts to grow again", async () => Number(await points.getAttribute("data-points")) > before + 15, 30_000);
+      const exit = await running.done;
+      assert.equal(exit.code, 0, exit.stderr);
+      await p.locator("h1 [data-status=completed]").waitFor({ timeout: 30_000 });
+      // Every sample the service stored is on the page: the gap was filled, none drawn twice.
+      const stored = await api(service.url, `/api/v1/runs/${summary.id}/metrics?limit=10000`);
+      await until("every stored sample on the page", async () => {
+        const shown = await p.locator("[data-testid=samples]").textContent();
+        return shown.startsWith(`${stored.total.toLocaleString("en-US")} samples`);
+      }, 10_000);
+      p.problems = p.problems.filter((m) => !/ERR_CONNECTION_REFUSED|ERR_INCOMPLETE_CHUNKED_ENCODING|Failed to fetch|network/i.test(m));
+      assert.deepEqual(p.problems, []);
+    } finally {
+      await b.close();
+      await service.stop();
+    }
+  });
+});
+
 describe("a service with a token and --protect-reads", () => {
   let dir, service, b;
   const token = "ui-test-token-1234";

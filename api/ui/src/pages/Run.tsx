@@ -52,9 +52,10 @@ function empty(): Columns {
   };
 }
 
-function push(c: Columns, s: MetricSample) {
+/** Append `s` unless the series already reaches its time; whether it was appended. */
+function push(c: Columns, s: MetricSample): boolean {
   const at = Date.parse(s.at) / 1000;
-  if (c.x.length && at <= c.x[c.x.length - 1]) return;
+  if (c.x.length && at <= c.x[c.x.length - 1]) return false;
   c.counts = { extracted: s.rows_extracted, transformed: s.rows_transformed, loaded: s.rows_loaded };
   c.x.push(at);
   c.extract.push(s.extract_rows_per_s);
@@ -64,6 +65,7 @@ function push(c: Columns, s: MetricSample) {
   c.toTarget.push(s.queue_to_target);
   c.rss.push(s.rss_bytes);
   c.wasm.push(s.wasm_ms_per_batch);
+  return true;
 }
 
 function matches(line: LogEntry, level: LogLevel, text: string): boolean {
@@ -89,6 +91,8 @@ export function Run({ id }: { id: string }) {
   const filter = useRef({ level, search, more: moreLines });
   filter.current = { level, search, more: moreLines };
   const logBox = useRef<HTMLDivElement>(null);
+  /** The newest log line seen (shown or filtered out), where a reconnection resumes. */
+  const lastLineId = useRef<number | undefined>(undefined);
 
   // The run, its downsampled history and the live stream. The stream opens first (from what is
   // stored now), events are held until the history is in, and samples the history already has
@@ -103,12 +107,13 @@ export function Run({ id }: { id: string }) {
         const { type: _type, ...record } = event;
         setRun(record);
       } else if (event.type === "sample") {
-        push(cols, event);
+        if (!push(cols, event)) return;
         setSampleTotal((n) => n + 1);
         cols = { ...cols };
         setColumns(cols);
       } else if (event.type === "log") {
         const { type: _type, ...line } = event;
+        lastLineId.current = Math.max(lastLineId.current ?? 0, line.id);
         // While older lines are still to be loaded, new ones wait for "load more".
         if (!filter.current.more && matches(line, filter.current.level, filter.current.search)) {
           setLines((ls) => (ls.some((l) => l.id === line.id) ? ls : [...ls, line]));
@@ -124,10 +129,27 @@ export function Run({ id }: { id: string }) {
         setRun(record);
         if (record.status === "running") {
           setLive(true);
+          // After a dropped connection: the samples and lines stored meanwhile.
+          const resume = async () => {
+            const last = cols.x[cols.x.length - 1];
+            const from = last === undefined ? undefined : new Date(last * 1000).toISOString();
+            const gap = await get<MetricSeries>(
+              `/runs/${encodeURIComponent(id)}/metrics${query({ from, limit: 10000 })}`,
+              controller.signal,
+            );
+            gap.items.forEach((s) => apply({ type: "sample", ...s }));
+            const lastLine = lastLineId.current;
+            const lines = await get<{ items: LogEntry[] }>(
+              `/runs/${encodeURIComponent(id)}/logs${query({ after_id: lastLine, limit: 10000 })}`,
+              controller.signal,
+            );
+            lines.items.forEach((l) => apply({ type: "log", ...l }));
+          };
           follow(
             id,
             (event) => (ready ? apply(event) : held.push(event)),
             controller.signal,
+            resume,
           )
             .catch((e: Error) => !controller.signal.aborted && setError(e))
             .finally(() => !controller.signal.aborted && setLive(false));
@@ -157,6 +179,7 @@ export function Run({ id }: { id: string }) {
         .then((page) => {
           // Live lines that came in while this page was read are kept.
           const last = page.items[page.items.length - 1]?.id ?? 0;
+          lastLineId.current = Math.max(lastLineId.current ?? 0, last);
           const full = page.items.length === LOG_PAGE;
           setLines((ls) => (full ? page.items : [...page.items, ...ls.filter((l) => l.id > last && matches(l, level, search))]));
           setMoreLines(full);
