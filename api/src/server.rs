@@ -47,6 +47,11 @@ pub struct ServeConfig {
 /// Open the database, apply the migrations and build the service's routes. `telemetry` is also
 /// what the request counter middleware feeds.
 pub async fn app(config: &ServeConfig) -> anyhow::Result<(impl Endpoint + use<>, &'static str)> {
+    // An empty token (an unset secret, say) protects nothing: with --protect-reads the service
+    // would be open while promising otherwise, so it does not start.
+    if config.protect_reads && config.token.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        anyhow::bail!("--protect-reads needs a non-empty --token (FASTLANE_API_TOKEN is empty)");
+    }
     let db = connect(&config.database_url, config.max_connections).await?;
     migrate(&db)
         .await
@@ -163,7 +168,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     eprintln!(
         "fastlane monitoring API listening on http://{local} ({backend}: {}); UI at http://{local}/, docs at http://{local}/docs, OpenAPI at http://{local}/openapi.json{}",
         crate::redact::redact_url(&config.database_url),
-        match (config.token.is_some(), config.protect_reads) {
+        match (
+            config.token.as_deref().is_some_and(|t| !t.is_empty()),
+            config.protect_reads,
+        ) {
             (false, _) => "",
             (true, false) => "; writes need the bearer token",
             (true, true) => "; reads and writes need the bearer token",

@@ -15,7 +15,9 @@ fn sample(at_ms: i64, k: i64) -> Value {
         "load_rows_per_s": 80.0, "extract_bytes_per_s": 1000.0,
         // One spike: downsampling must keep it.
         "rss_bytes": if k == 777 { 9_000_000 } else { 1_000_000 + k },
-        "queue_to_transform": k % 5, "queue_to_target": 1, "wasm_ms_per_batch": 2.0
+        // No batch through the guest in every other interval: 0 there.
+        "queue_to_transform": k % 5, "queue_to_target": 1,
+        "wasm_ms_per_batch": if k % 2 == 0 { 0.0 } else { 4.0 }
     })
 }
 
@@ -188,6 +190,26 @@ async fn dashboard(backend: Backend) {
     assert!(items.iter().any(|s| s["rss_bytes"] == 9_000_000), "the spike is kept");
     let rate = items[0]["transform_rows_per_s"].as_f64().unwrap();
     assert!((rate - 100.0).abs() < 1.0, "rates are averaged: {rate}");
+    assert!(
+        items.iter().all(|s| s["wasm_ms_per_batch"] == 4.0),
+        "Wasm time is averaged over the intervals that ran the guest: {}",
+        items[0]
+    );
+    // A running run's record follows its newest sample (runners report counts at the end);
+    // an older sample never lowers them, and a finished run keeps its own.
+    let u1 = api.get("/api/v1/runs/u1").await;
+    assert_eq!((u1["rows_extracted"].clone(), u1["rows_loaded"].clone()), (json!(29990), json!(26991)));
+    let (status, _) = api
+        // A re-sent sample (same time, stored once) with older counts.
+        .call("POST", "/api/v1/runs/u1/metrics", Some(&json!([sample(t0 + 2999 * 100, 5)])))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(api.get("/api/v1/runs/u1").await["rows_loaded"], 26991);
+    let (status, _) = api
+        .call("POST", "/api/v1/runs/o2/metrics", Some(&json!([sample(t0 + 12_000, 50_000)])))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(api.get("/api/v1/runs/o2").await["rows_loaded"], 990);
     let ats: Vec<_> = items.iter().map(|s| parse(&s["at"])).collect();
     assert!(ats.windows(2).all(|w| w[0] < w[1]), "oldest first");
     let few = api.get("/api/v1/runs/u1/metrics?points=5000").await;
@@ -219,11 +241,12 @@ async fn dashboard(backend: Backend) {
         .unwrap();
     assert_eq!(load["rows"], 990);
     assert!((load["rows_per_s"].as_f64().unwrap() - 165.0).abs() < 1e-6, "{load}");
-    assert!(load.get("peak_rows_per_s").is_none(), "o2 has no samples: {load}");
-    assert_eq!(runs[0]["samples"], 0);
+    assert_eq!(load["peak_rows_per_s"], 80.0, "{load}");
+    assert_eq!(runs[0]["samples"], 1, "the late sample is stored, the counts kept");
     assert_eq!(runs[1]["samples"], 3000);
     assert_eq!(runs[1]["peak_rss_bytes"], 9_000_000);
     assert_eq!(runs[1]["peak_queue_to_transform"], 4);
+    assert_eq!(runs[1]["mean_wasm_ms_per_batch"], 4.0);
     let transform = runs[1]["stages"]
         .as_array()
         .unwrap()
@@ -241,7 +264,8 @@ async fn dashboard(backend: Backend) {
     let lines = json!([
         {"seq": 0, "at": "2026-11-22T10:00:01Z", "level": "info", "origin": "fastlane", "message": "run started"},
         {"seq": 1, "at": "2026-11-22T10:00:02Z", "level": "warn", "origin": "transform:mask", "message": "50% of rows Masked"},
-        {"seq": 2, "at": "2026-11-22T10:00:03Z", "level": "error", "origin": "fastlane", "message": "target refused a row"}
+        {"seq": 2, "at": "2026-11-22T10:00:03Z", "level": "error", "origin": "fastlane", "message": "target refused a row"},
+        {"seq": 3, "at": "2026-11-22T10:00:04Z", "level": "info", "origin": "fastlane", "message": "Ärger with the table"}
     ]);
     let (status, body) = api
         .call("POST", "/api/v1/runs/u1/logs", Some(&lines))
@@ -264,6 +288,9 @@ async fn dashboard(backend: Backend) {
     assert_eq!(found("q=50%25").await, [1]);
     assert_eq!(found("q=_").await, Vec::<i64>::new(), "`_` is literal");
     assert_eq!(found("q=r&level=warn").await, [1, 2]);
+    assert_eq!(found("q=%C3%84rger").await, [3], "other letters match as written");
+    assert_eq!(found("tail=true&limit=2").await, [2, 3], "the last lines, oldest first");
+    assert_eq!(found("tail=true&limit=2&level=warn").await, [1, 2]);
 
     // A live stream without history starts at what is stored now.
     let response = reqwest::Client::new()
@@ -365,6 +392,17 @@ async fn protect_reads_needs_the_token_for_data_but_not_for_the_ui_or_health() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--token"));
+    // An empty token (an unset secret) is refused too, not taken as "no protection".
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fastlane"))
+        .args(["serve", "--protect-reads", "--bind", "127.0.0.1:0"])
+        .env("FASTLANE_API_TOKEN", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("non-empty --token"),
+        "{out:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

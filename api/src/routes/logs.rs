@@ -45,7 +45,8 @@ impl LogsApi {
         })))
     }
 
-    /// A run's log lines, oldest first.
+    /// A run's log lines, oldest first: the first `limit` that match, or the last ones with
+    /// `tail`.
     #[oai(path = "/runs/:run_id/logs", method = "get", operation_id = "get_logs")]
     // Each argument is one query parameter of the operation.
     #[allow(clippy::too_many_arguments)]
@@ -61,11 +62,14 @@ impl LogsApi {
         to: Query<Option<DateTime<Utc>>>,
         /// Only lines after this id (to page, or to follow a running run).
         after_id: Query<Option<i64>>,
-        /// Only lines whose message or origin contains this text (case-insensitive).
+        /// Only lines whose message or origin contains this text (case-insensitive; on SQLite
+        /// for ASCII letters only, other letters match as written).
         #[oai(validator(max_length = 500))]
         q: Query<Option<String>>,
         /// Lines at most (1 to 10000, default 1000).
         limit: Query<Option<u64>>,
+        /// The last `limit` matching lines instead of the first (still oldest first).
+        tail: Query<Option<bool>>,
     ) -> ApiResult<Json<LogPage>> {
         self.0.require_run(&run_id.0).await?;
         let limit = page_limit(limit.0, 1000, 10_000)?;
@@ -81,11 +85,13 @@ impl LogsApi {
             query = query.filter(log_line::Column::AtMs.lte(to.timestamp_millis()));
         }
         if let Some(text) = q.0.as_deref().filter(|t| !t.is_empty()) {
-            let pattern = LikeExpr::new(format!(
-                "%{}%",
-                super::overview::like_escape(&text.to_lowercase())
-            ))
-            .escape('\\');
+            // Folded as the database folds `LOWER(…)`: SQLite's folds ASCII letters only.
+            let folded = match self.0.backend {
+                "postgres" => text.to_lowercase(),
+                _ => text.to_ascii_lowercase(),
+            };
+            let pattern =
+                LikeExpr::new(format!("%{}%", super::overview::like_escape(&folded))).escape('\\');
             query = query.filter(
                 Condition::any()
                     .add(Expr::expr(Func::lower(Expr::col(log_line::Column::Message))).like(pattern.clone()))
@@ -95,11 +101,21 @@ impl LogsApi {
         if let Some(after) = after_id.0 {
             query = query.filter(log_line::Column::Id.gt(after));
         }
-        let items = query
-            .order_by_asc(log_line::Column::Id)
-            .limit(limit)
-            .all(&self.0.db)
-            .await?;
+        let items = if tail.0.unwrap_or(false) {
+            let mut last = query
+                .order_by_desc(log_line::Column::Id)
+                .limit(limit)
+                .all(&self.0.db)
+                .await?;
+            last.reverse();
+            last
+        } else {
+            query
+                .order_by_asc(log_line::Column::Id)
+                .limit(limit)
+                .all(&self.0.db)
+                .await?
+        };
         Ok(Json(LogPage {
             items: items.into_iter().map(LogEntry::from).collect(),
         }))

@@ -58,6 +58,9 @@ impl MetricsApi {
             .map(|s| crate::rows::sample_row(s, &run_id.0))
             .collect();
         self.0.ingest(&run_id.0, Rows::Samples(rows)).await?;
+        if let Some(latest) = samples.iter().max_by_key(|s| s.at) {
+            self.running_counts(&run_id.0, latest).await?;
+        }
         Ok(Stored::Created(Json(Accepted {
             accepted: samples.len() as u64,
         })))
@@ -156,6 +159,33 @@ impl MetricsApi {
     }
 }
 
+impl MetricsApi {
+    /// A running run's record follows its newest sample's counts (a runner reports them in
+    /// the run itself only when it ends), so lists and comparisons show where it stands. Never
+    /// lowers them, and leaves a finished run alone.
+    async fn running_counts(&self, run_id: &str, latest: &MetricSample) -> ApiResult<()> {
+        use crate::entities::run;
+        let updated = run::Entity::update_many()
+            .col_expr(run::Column::RowsExtracted, Expr::value(latest.rows_extracted))
+            .col_expr(run::Column::RowsTransformed, Expr::value(latest.rows_transformed))
+            .col_expr(run::Column::RowsLoaded, Expr::value(latest.rows_loaded))
+            .col_expr(
+                run::Column::UpdatedAtMs,
+                Expr::value(chrono::Utc::now().timestamp_millis()),
+            )
+            .filter(run::Column::Id.eq(run_id))
+            .filter(run::Column::Status.eq(crate::model::RunStatus::Running.as_str()))
+            .filter(run::Column::RowsLoaded.lte(latest.rows_loaded))
+            .filter(run::Column::RowsExtracted.lte(latest.rows_extracted))
+            .exec(&self.0.db)
+            .await?;
+        if updated.rows_affected > 0 {
+            self.0.changed(run_id);
+        }
+        Ok(())
+    }
+}
+
 /// `query`'s samples in `points` equal slices of `[first, last]`, one sample each (see `get`).
 fn downsample(
     query: sea_orm::Select<metric_sample::Entity>,
@@ -184,7 +214,13 @@ fn downsample(
         .column_as(Expr::col(C::RssBytes).max(), "rss_bytes")
         .column_as(Expr::col(C::QueueToTransform).max(), "queue_to_transform")
         .column_as(Expr::col(C::QueueToTarget).max(), "queue_to_target")
-        .column_as(Expr::col(C::WasmMsPerBatch).avg(), "wasm_ms_per_batch")
+        // Over the samples in which batches went through the guest (an idle interval says 0).
+        .column_as(
+            Expr::cust(
+                "COALESCE(AVG(CASE WHEN wasm_ms_per_batch > 0 THEN wasm_ms_per_batch END), 0.0)",
+            ),
+            "wasm_ms_per_batch",
+        )
         .group_by(slice)
         .order_by_asc(Expr::col(C::AtMs).max())
         .into_model::<metric_sample::Model>()

@@ -361,22 +361,31 @@ async fn recent_runs(
     if page.is_empty() || n == 0 {
         return Ok(by_pipeline);
     }
-    let marks = vec!["?"; page.len()].join(", ");
-    let mut values: Vec<Value> = page.iter().map(|p| p.id.clone().into()).collect();
-    values.push(n.into());
-    let rows = RecentRow::find_by_statement(statement(
-        backend,
-        &format!(
-            "SELECT id, pipeline_id, status, started_at_ms, finished_at_ms, rows_loaded FROM (\
-             SELECT id, pipeline_id, status, started_at_ms, finished_at_ms, rows_loaded, \
-             ROW_NUMBER() OVER (PARTITION BY pipeline_id ORDER BY started_at_ms DESC, id DESC) AS rn \
-             FROM runs WHERE pipeline_id IN ({marks})) recent \
-             WHERE rn <= ? ORDER BY pipeline_id, started_at_ms, id"
-        ),
-        values,
-    ))
-    .all(db)
-    .await?;
+    // One index range per pipeline (`(pipeline_id, started_at_ms)`, newest first, `n` rows),
+    // however many runs it has; in groups, as SQLite allows 500 terms in a compound SELECT.
+    let mut rows = Vec::new();
+    for group in page.chunks(200) {
+        let one = "SELECT * FROM (SELECT id, pipeline_id, status, started_at_ms, finished_at_ms, \
+                   rows_loaded FROM runs WHERE pipeline_id = ? \
+                   ORDER BY started_at_ms DESC, id DESC LIMIT ?)";
+        let sql = (0..group.len())
+            .map(|i| format!("{one} recent_{i}"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let values: Vec<Value> = group
+            .iter()
+            .flat_map(|p| [Value::from(p.id.clone()), Value::from(n)])
+            .collect();
+        rows.extend(
+            RecentRow::find_by_statement(statement(backend, &sql, values))
+                .all(db)
+                .await?,
+        );
+    }
+    // Oldest first within each pipeline.
+    rows.sort_by(|a, b| {
+        (&a.pipeline_id, a.started_at_ms, &a.id).cmp(&(&b.pipeline_id, b.started_at_ms, &b.id))
+    });
     for r in rows {
         by_pipeline.entry(r.pipeline_id).or_default().push(RunBrief {
             id: r.id,

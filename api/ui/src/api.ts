@@ -209,31 +209,33 @@ export function query(params: Record<string, string | number | undefined | null>
 
 /**
  * Follow a run's live stream (server-sent events read through `fetch`, so the token travels in
- * a header, not in the URL), from what is stored when it opens. Reconnects after a dropped
- * connection until the run finishes or `signal` aborts; after a reconnection, `resume` fills
- * the gap (what was stored while disconnected) before the new stream's events are delivered.
+ * a header, not in the URL), from what is stored when it opens. Each time the stream is open —
+ * the first time and after every reconnection — `resume(first)` runs before its events are
+ * delivered: it reads what is already stored (the history, or what was stored while
+ * disconnected), so nothing falls between the two. Ends when the run's final record came or
+ * `signal` aborts; a stream closed for any other reason is opened again.
  */
 export async function follow(
   runId: string,
   onEvent: (event: RunEvent) => void,
   signal: AbortSignal,
-  resume?: () => Promise<void>,
+  resume: (first: boolean) => Promise<void>,
 ): Promise<void> {
   let finished = false;
-  let connected = false;
+  let first = true;
   while (!signal.aborted && !finished) {
+    let response: Response | null = null;
     try {
-      const response = await fetch(
-        `/api/v1/runs/${encodeURIComponent(runId)}/metrics/stream?history=false`,
-        { headers: { ...headers(), Accept: "text/event-stream" }, signal },
-      );
+      response = await fetch(`/api/v1/runs/${encodeURIComponent(runId)}/metrics/stream?history=false`, {
+        headers: { ...headers(), Accept: "text/event-stream" },
+        signal,
+      });
       if (!response.ok || !response.body) throw await failure(response);
-      // The stream is open (it holds what comes from now on): fetch what was missed first.
-      if (connected && resume) await resume();
-      connected = true;
+      await resume(first);
+      first = false;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
-      for (;;) {
+      while (!finished) {
         const { value, done } = await reader.read();
         if (done) break;
         buffer += value;
@@ -252,12 +254,12 @@ export async function follow(
           onEvent(event);
         }
       }
-      // The service ends the stream once the run finished.
-      finished = true;
     } catch (e) {
       if (signal.aborted) return;
+      // Give the connection back if resuming failed after it opened.
+      response?.body?.cancel().catch(() => undefined);
       if (e instanceof ApiError && e.status !== 503) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
+    if (!finished && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }

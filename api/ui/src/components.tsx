@@ -40,6 +40,23 @@ export function useFilters(): [URLSearchParams, (key: string, value: string) => 
   return [params, set];
 }
 
+/** A number that changes each time `event` is dispatched on the window. */
+function useEventVersion(event: string): number {
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    const bump = () => setVersion((v) => v + 1);
+    window.addEventListener(event, bump);
+    return () => window.removeEventListener(event, bump);
+  }, [event]);
+  return version;
+}
+
+/** A number that changes when the tab's token does (pages reload their data then). */
+export const useTokenVersion = () => useEventVersion("fastlane-token");
+
+/** A number that changes when the theme does (charts take their colours again). */
+const useThemeVersion = () => useEventVersion("fastlane-theme");
+
 /** Re-render every `ms` (clocks and "3 s ago"). */
 export function useNow(ms = 1000): number {
   const [now, setNow] = useState(Date.now());
@@ -58,19 +75,26 @@ export function useLoad<T>(
 ): { data?: T; error?: Error; loading: boolean; reload: () => void } {
   const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
   const [tick, setTick] = useState(0);
+  const inFlight = useRef(false);
   useEffect(() => {
     const controller = new AbortController();
+    inFlight.current = true;
     setState((s) => ({ ...s, loading: true }));
-    load(controller.signal).then(
-      (data) => !controller.signal.aborted && setState({ data, loading: false }),
-      (error: Error) =>
-        !controller.signal.aborted && setState((s) => ({ data: s.data, error, loading: false })),
-    );
+    load(controller.signal)
+      .then(
+        (data) => !controller.signal.aborted && setState({ data, loading: false }),
+        (error: Error) =>
+          !controller.signal.aborted && setState((s) => ({ data: s.data, error, loading: false })),
+      )
+      .finally(() => {
+        if (!controller.signal.aborted) inFlight.current = false;
+      });
     return () => controller.abort();
   }, [...deps, tick]);
   useEffect(() => {
     if (!refreshMs) return;
-    const timer = setInterval(() => setTick((t) => t + 1), refreshMs);
+    // A refresh waits for the previous answer (a slow service is not asked again and again).
+    const timer = setInterval(() => !inFlight.current && setTick((t) => t + 1), refreshMs);
     return () => clearInterval(timer);
   }, [refreshMs]);
   useEffect(() => {
@@ -133,6 +157,15 @@ export interface Series {
   color: string;
   /** Dashed (a second run in a comparison). */
   dash?: boolean;
+  /** Draw across missing values (series sampled at other times than the x axis). */
+  spanGaps?: boolean;
+}
+
+/** The largest of `values` (a loop: spreading 100,000 values overflows the call stack). */
+function peak(values: number[]): number {
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  return max;
 }
 
 /**
@@ -158,7 +191,13 @@ export function Chart({
 }) {
   const holder = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = series.map((s) => `${s.label}|${s.color}|${s.dash ? 1 : 0}`).join(",") + `|${xIsTime}|${unit}`;
+  /** The user zoomed in (drag): new data keeps that range until a double click resets it. */
+  const zoomed = useRef(false);
+  const theme = useThemeVersion();
+  const shape = series.map((s) => `${s.label}|${s.color}|${s.dash ? 1 : 0}`).join(",") + `|${xIsTime}|${unit}|${theme}`;
+  // What changes when data is added (series are appended to, or rebuilt per render).
+  const last = (v: (number | null)[]) => `${v.length}/${v[v.length - 1]}`;
+  const version = `${last(x)}:${series.map((s) => last(s.values)).join(",")}`;
 
   useEffect(() => {
     const el = holder.current;
@@ -198,13 +237,24 @@ export function Chart({
           stroke: style.getPropertyValue(s.color).trim() || "#36c",
           width: 1.5,
           dash: s.dash ? [6, 4] : undefined,
+          spanGaps: s.spanGaps ?? false,
           // Few points (runs of a pipeline) are drawn as dots too; dense series as lines only.
           points: { show: (u: uPlot) => u.data[0].length <= 60, size: 6 },
           value: (_u: uPlot, v: number | null) => (v === null ? "–" : format ? format(v) : String(v)),
         })),
       ],
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width > 0) zoomed.current = true;
+          },
+        ],
+      },
     };
+    zoomed.current = false;
     plot.current = new uPlot(opts, [x, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+    const unzoom = () => (zoomed.current = false);
+    plot.current.over.addEventListener("dblclick", unzoom);
     const resize = new ResizeObserver(() => {
       plot.current?.setSize({ width: Math.max(200, el.clientWidth), height });
     });
@@ -218,17 +268,15 @@ export function Chart({
   }, [shape, height]);
 
   useEffect(() => {
-    plot.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData);
-  });
+    plot.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData, !zoomed.current);
+  }, [version]);
 
   const summary = series
     .map((s) => {
       const values = s.values.filter((v): v is number => v !== null);
       if (values.length === 0) return `${s.label}: no data`;
-      const last = values[values.length - 1];
-      const peak = Math.max(...values);
       const show = (v: number) => (format ? format(v) : String(v));
-      return `${s.label}: last ${show(last)}, peak ${show(peak)}`;
+      return `${s.label}: last ${show(values[values.length - 1])}, peak ${show(peak(values))}`;
     })
     .join("; ");
   const span =

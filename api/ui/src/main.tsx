@@ -33,7 +33,9 @@ function ThemeSwitch() {
       aria-label={`Switch to the ${next} theme`}
       onClick={() => {
         localStorage.setItem("fastlane.theme", next);
+        document.documentElement.dataset.theme = next;
         setTheme(next);
+        window.dispatchEvent(new Event("fastlane-theme"));
       }}
     >
       {theme === "dark" ? "☀ light" : "☾ dark"}
@@ -55,12 +57,15 @@ function TokenDialog({ auth }: { auth: Health["auth"] | null }) {
     window.addEventListener(NEEDS_TOKEN, ask);
     return () => window.removeEventListener(NEEDS_TOKEN, ask);
   }, []);
-  if (auth === null || auth === "none") return null;
+  // The dialog is always there (a refused request may come before /healthz answers); the
+  // button only when the service has a token.
   return (
     <>
-      <button type="button" class="ghost" onClick={() => dialog.current?.showModal()}>
-        {held ? "🔑 token set" : "🔑 token"}
-      </button>
+      {auth !== null && auth !== "none" && (
+        <button type="button" class="ghost" onClick={() => dialog.current?.showModal()}>
+          {held ? "🔑 token set" : "🔑 token"}
+        </button>
+      )}
       <dialog ref={dialog} aria-labelledby="token-title">
         <form
           method="dialog"
@@ -72,7 +77,7 @@ function TokenDialog({ auth }: { auth: Health["auth"] | null }) {
         >
           <h2 id="token-title">This service needs a token</h2>
           <p>
-            {auth === "all"
+            {auth !== "writes"
               ? "Reading pipelines, runs and logs needs the bearer token the service was started with (--token, --protect-reads)."
               : "Changes need the bearer token the service was started with (--token)."}
           </p>

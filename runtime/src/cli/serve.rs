@@ -37,6 +37,10 @@ pub(crate) async fn serve(args: ServeArgs) -> u8 {
         say!("error: {e:#}");
         return EXIT_CONFIG;
     }
+    if args.protect_reads && args.token.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        say!("error: --protect-reads needs a non-empty --token (FASTLANE_API_TOKEN is empty)");
+        return EXIT_CONFIG;
+    }
     let database_url = match args.database_url {
         Some(url) => url,
         None => match default_database() {

@@ -49,8 +49,8 @@ export function Compare() {
         x={x}
         xIsTime={false}
         series={[
-          { label: `A ${a}`, values: x.map((t) => keyed.get(t)![0]), color: "--c1" },
-          { label: `B ${b}`, values: x.map((t) => keyed.get(t)![1]), color: "--c3", dash: true },
+          { label: `A ${a}`, values: x.map((t) => keyed.get(t)![0]), color: "--c1", spanGaps: true },
+          { label: `B ${b}`, values: x.map((t) => keyed.get(t)![1]), color: "--c3", dash: true, spanGaps: true },
         ]}
         unit="rows/s"
         format={short}

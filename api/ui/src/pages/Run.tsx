@@ -14,8 +14,9 @@ import {
   type MetricSample,
   type MetricSeries,
   type Run as RunRecord,
+  type RunEvent,
 } from "../api";
-import { Card, Chart, ErrorBox, Loading, Status, useNow } from "../components";
+import { Card, Chart, ErrorBox, Loading, Status, useNow, useTokenVersion } from "../components";
 import { bytes, count, duration, elapsed, rate, short, time } from "../format";
 
 /** Points the service downsamples a run's history to. */
@@ -53,6 +54,12 @@ function empty(): Columns {
 }
 
 /** Append `s` unless the series already reaches its time; whether it was appended. */
+/** Points a live chart keeps: past this, the older half is thinned to every other point. */
+const MAX_POINTS = 20_000;
+/** Log lines the page keeps (the oldest go first; the API has them all). */
+const MAX_LINES = 5_000;
+
+/** Append `s` unless the series already reaches its time; whether it was appended. */
 function push(c: Columns, s: MetricSample): boolean {
   const at = Date.parse(s.at) / 1000;
   if (c.x.length && at <= c.x[c.x.length - 1]) return false;
@@ -65,18 +72,39 @@ function push(c: Columns, s: MetricSample): boolean {
   c.toTarget.push(s.queue_to_target);
   c.rss.push(s.rss_bytes);
   c.wasm.push(s.wasm_ms_per_batch);
+  if (c.x.length > MAX_POINTS) thin(c);
   return true;
 }
 
+/** Keep every other point of the older half of each series (a page left open for days). */
+function thin(c: Columns) {
+  const half = Math.floor(c.x.length / 2);
+  for (const key of ["x", "extract", "transform", "load", "toTransform", "toTarget", "rss", "wasm"] as const) {
+    const values = c[key];
+    c[key] = values.slice(0, half).filter((_, i) => i % 2 === 0).concat(values.slice(half));
+  }
+}
+
 function matches(line: LogEntry, level: LogLevel, text: string): boolean {
+  const needle = text.toLowerCase();
   return (
     SEVERITY[line.level] >= SEVERITY[level] &&
-    (!text || line.message.toLowerCase().includes(text.toLowerCase()) || line.origin.toLowerCase().includes(text.toLowerCase()))
+    (!needle || line.message.toLowerCase().includes(needle) || line.origin.toLowerCase().includes(needle))
   );
+}
+
+/** `lines` with `more` appended (those not there yet), the newest `MAX_LINES` kept. */
+function addLines(lines: LogEntry[], more: LogEntry[]): LogEntry[] {
+  const seen = new Set(lines.map((l) => l.id));
+  const added = more.filter((l) => !seen.has(l.id));
+  if (added.length === 0) return lines;
+  const all = lines.concat(added).sort((a, b) => a.id - b.id);
+  return all.length > MAX_LINES ? all.slice(all.length - MAX_LINES) : all;
 }
 
 export function Run({ id }: { id: string }) {
   const now = useNow(1000);
+  const token = useTokenVersion();
   const [, navigate] = useLocation();
   const [run, setRun] = useState<RunRecord | null>(null);
   const [error, setError] = useState<Error | null>(null);
@@ -86,23 +114,22 @@ export function Run({ id }: { id: string }) {
   const [search, setSearch] = useState("");
   const [tail, setTail] = useState(true);
   const [lines, setLines] = useState<LogEntry[]>([]);
-  const [moreLines, setMoreLines] = useState(false);
+  const [cut, setCut] = useState(false);
   const [live, setLive] = useState(false);
-  const filter = useRef({ level, search, more: moreLines });
-  filter.current = { level, search, more: moreLines };
+  const filter = useRef({ level, search });
+  filter.current = { level, search };
   const logBox = useRef<HTMLDivElement>(null);
   /** The newest log line seen (shown or filtered out), where a reconnection resumes. */
-  const lastLineId = useRef<number | undefined>(undefined);
+  const lastLineId = useRef(0);
 
-  // The run, its downsampled history and the live stream. The stream opens first (from what is
-  // stored now), events are held until the history is in, and samples the history already has
-  // are skipped: nothing is missed or drawn twice.
+  // The run, its downsampled history, then (while it runs) the live stream. The stream opens
+  // first, from what is stored when it opens; the history is read after that and before the
+  // stream's events are applied, and samples the series already has are skipped: nothing is
+  // missed or drawn twice. After a dropped stream the same happens for the gap.
   useEffect(() => {
     const controller = new AbortController();
-    const held: Parameters<Parameters<typeof follow>[1]>[0][] = [];
-    let ready = false;
     let cols = empty();
-    const apply = (event: (typeof held)[number]) => {
+    const apply = (event: RunEvent) => {
       if (event.type === "run") {
         const { type: _type, ...record } = event;
         setRun(record);
@@ -113,76 +140,74 @@ export function Run({ id }: { id: string }) {
         setColumns(cols);
       } else if (event.type === "log") {
         const { type: _type, ...line } = event;
-        lastLineId.current = Math.max(lastLineId.current ?? 0, line.id);
-        // While older lines are still to be loaded, new ones wait for "load more".
-        if (!filter.current.more && matches(line, filter.current.level, filter.current.search)) {
-          setLines((ls) => (ls.some((l) => l.id === line.id) ? ls : [...ls, line]));
+        lastLineId.current = Math.max(lastLineId.current, line.id);
+        if (matches(line, filter.current.level, filter.current.search)) {
+          setLines((ls) => addLines(ls, [line]));
         }
       }
+    };
+    const history = async () => {
+      const series = await get<MetricSeries>(
+        `/runs/${encodeURIComponent(id)}/metrics${query({ points: HISTORY_POINTS })}`,
+        controller.signal,
+      );
+      cols = empty();
+      for (const s of series.items) push(cols, s);
+      cols = { ...cols };
+      setColumns(cols);
+      setSampleTotal(series.total);
+    };
+    const gap = async () => {
+      const last = cols.x[cols.x.length - 1];
+      const from = last === undefined ? undefined : new Date(last * 1000).toISOString();
+      const samples = await get<MetricSeries>(
+        `/runs/${encodeURIComponent(id)}/metrics${query({ from, limit: 10000 })}`,
+        controller.signal,
+      );
+      samples.items.forEach((s) => apply({ type: "sample", ...s }));
+      const missed = await get<{ items: LogEntry[] }>(
+        `/runs/${encodeURIComponent(id)}/logs${query({ after_id: lastLineId.current || undefined, limit: 10000 })}`,
+        controller.signal,
+      );
+      missed.items.forEach((l) => apply({ type: "log", ...l }));
     };
     setRun(null);
     setError(null);
     setColumns(empty());
+    setSampleTotal(0);
     setLive(false);
     get<RunRecord>(`/runs/${encodeURIComponent(id)}`, controller.signal)
-      .then((record) => {
+      .then(async (record) => {
         setRun(record);
-        if (record.status === "running") {
-          setLive(true);
-          // After a dropped connection: the samples and lines stored meanwhile.
-          const resume = async () => {
-            const last = cols.x[cols.x.length - 1];
-            const from = last === undefined ? undefined : new Date(last * 1000).toISOString();
-            const gap = await get<MetricSeries>(
-              `/runs/${encodeURIComponent(id)}/metrics${query({ from, limit: 10000 })}`,
-              controller.signal,
-            );
-            gap.items.forEach((s) => apply({ type: "sample", ...s }));
-            const lastLine = lastLineId.current;
-            const lines = await get<{ items: LogEntry[] }>(
-              `/runs/${encodeURIComponent(id)}/logs${query({ after_id: lastLine, limit: 10000 })}`,
-              controller.signal,
-            );
-            lines.items.forEach((l) => apply({ type: "log", ...l }));
-          };
-          follow(
-            id,
-            (event) => (ready ? apply(event) : held.push(event)),
-            controller.signal,
-            resume,
-          )
-            .catch((e: Error) => !controller.signal.aborted && setError(e))
-            .finally(() => !controller.signal.aborted && setLive(false));
+        if (record.status !== "running") return history();
+        setLive(true);
+        try {
+          await follow(id, apply, controller.signal, (first) => (first ? history() : gap()));
+        } finally {
+          if (!controller.signal.aborted) setLive(false);
         }
-        return get<MetricSeries>(`/runs/${encodeURIComponent(id)}/metrics${query({ points: HISTORY_POINTS })}`, controller.signal);
-      })
-      .then((series) => {
-        for (const s of series.items) push(cols, s);
-        cols = { ...cols };
-        setColumns(cols);
-        setSampleTotal(series.total);
-        ready = true;
-        held.splice(0).forEach(apply);
       })
       .catch((e: Error) => !controller.signal.aborted && setError(e));
     return () => controller.abort();
-  }, [id]);
+  }, [id, token]);
 
-  // The log, filtered by level and text on the service; live lines are filtered here.
+  // The log: the last lines that match, filtered by level and text on the service; live lines
+  // are filtered here and appended.
   useEffect(() => {
     const controller = new AbortController();
+    setLines([]);
+    setCut(false);
     const timer = setTimeout(() => {
       get<{ items: LogEntry[] }>(
-        `/runs/${encodeURIComponent(id)}/logs${query({ level, q: search, limit: LOG_PAGE })}`,
+        `/runs/${encodeURIComponent(id)}/logs${query({ level, q: search, limit: LOG_PAGE, tail: "true" })}`,
         controller.signal,
       )
         .then((page) => {
-          // Live lines that came in while this page was read are kept.
           const last = page.items[page.items.length - 1]?.id ?? 0;
-          lastLineId.current = Math.max(lastLineId.current ?? 0, last);
-          const full = page.items.length === LOG_PAGE;
-          setLines((ls) => (full ? page.items : [...page.items, ...ls.filter((l) => l.id > last && matches(l, level, search))]));
-          setMoreLines(full);
+          lastLineId.current = Math.max(lastLineId.current, last);
+          // Live lines that came in while this page was read are kept.
+          setLines((ls) => addLines(page.items, ls.filter((l) => matches(l, level, search))));
+          setCut(page.items.length === LOG_PAGE);
         })
         .catch((e: Error) => !controller.signal.aborted && setError(e));
     }, 150);
@@ -190,22 +215,12 @@ export function Run({ id }: { id: string }) {
       clearTimeout(timer);
       controller.abort();
     };
-  }, [id, level, search]);
+  }, [id, level, search, token]);
 
   useEffect(() => {
     const box = logBox.current;
     if (tail && box) box.scrollTop = box.scrollHeight;
   }, [lines, tail]);
-
-  const loadMore = () => {
-    const after = lines[lines.length - 1]?.id;
-    get<{ items: LogEntry[] }>(
-      `/runs/${encodeURIComponent(id)}/logs${query({ level, q: search, limit: LOG_PAGE, after_id: after })}`,
-    ).then((page) => {
-      setLines((ls) => [...ls, ...page.items.filter((l) => !ls.some((o) => o.id === l.id))]);
-      setMoreLines(page.items.length === LOG_PAGE);
-    }, setError);
-  };
 
   const ms = run ? elapsed(run.started_at, run.finished_at, now) : 0;
   const extracted = Math.max(run?.rows_extracted ?? 0, columns.counts.extracted);
@@ -368,10 +383,11 @@ export function Run({ id }: { id: string }) {
           ))
         )}
       </div>
-      {moreLines && (
-        <button type="button" onClick={loadMore}>
-          Load more lines
-        </button>
+      {(cut || lines.length >= MAX_LINES) && (
+        <p class="muted">
+          Showing the last {count(lines.length)} lines; the whole log is in the{" "}
+          <a href={`/api/v1/runs/${encodeURIComponent(run.id)}/logs?limit=10000`}>API</a>.
+        </p>
       )}
     </section>
   );
