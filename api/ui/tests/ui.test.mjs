@@ -133,6 +133,8 @@ describe("the UI of a service without a token", () => {
     const p = await page(b, { viewport: { width: 390, height: 844 }, colorScheme: "dark" });
     await p.goto(`${service.url}/runs/${doneRunId}`);
     await p.locator("h1 [data-status=completed]").waitFor();
+    // The charts come with the run's history, just after its record.
+    await until("the four charts", async () => (await p.locator(".chart-canvas canvas").count()) >= 4);
     assert.equal(await p.evaluate(() => document.documentElement.dataset.theme), "dark");
     const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `the page is ${overflow}px wider than the phone`);
