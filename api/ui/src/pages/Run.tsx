@@ -175,6 +175,8 @@ export function Run({ id }: { id: string }) {
     setError(null);
     setColumns(empty());
     setSampleTotal(0);
+    // Log ids are global: another run's newest line says nothing about this one's.
+    lastLineId.current = 0;
     setLive(false);
     get<RunRecord>(`/runs/${encodeURIComponent(id)}`, controller.signal)
       .then(async (record) => {
