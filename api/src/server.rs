@@ -18,9 +18,9 @@ use tokio::sync::broadcast;
 use crate::body::MAX_BODY_BYTES;
 use crate::error::{to_json_error, ApiError};
 use crate::ingest::Ingest;
+use crate::model::AuthScope;
 use crate::routes::health::HealthApi;
 use crate::routes::logs::LogsApi;
-use crate::model::AuthScope;
 use crate::routes::metrics::MetricsApi;
 use crate::routes::overview::OverviewApi;
 use crate::routes::pipelines::PipelinesApi;
@@ -114,29 +114,29 @@ pub async fn app(config: &ServeConfig) -> anyhow::Result<(impl Endpoint + use<>,
             .nest("/docs", docs),
     )
     .around(move |ep, req| {
-            let token = token.clone();
-            async move {
-                authorize(token.as_deref(), protect_reads, &req)?;
-                check_body_size(&req)?;
-                ep.call(req).await.map(IntoResponse::into_response)
-            }
-        })
-        .with(CatchPanic::new())
-        .catch_all_error(to_json_error)
-        .around(move |ep, req| {
-            let telemetry = telemetry.clone();
-            async move {
-                let started = Instant::now();
-                let method = req.method().clone();
-                let response = ep.call(req).await?.into_response();
-                telemetry.record_request(
-                    method.as_str(),
-                    response.status().as_u16(),
-                    started.elapsed(),
-                );
-                Ok::<Response, poem::Error>(response)
-            }
-        });
+        let token = token.clone();
+        async move {
+            authorize(token.as_deref(), protect_reads, &req)?;
+            check_body_size(&req)?;
+            ep.call(req).await.map(IntoResponse::into_response)
+        }
+    })
+    .with(CatchPanic::new())
+    .catch_all_error(to_json_error)
+    .around(move |ep, req| {
+        let telemetry = telemetry.clone();
+        async move {
+            let started = Instant::now();
+            let method = req.method().clone();
+            let response = ep.call(req).await?.into_response();
+            telemetry.record_request(
+                method.as_str(),
+                response.status().as_u16(),
+                started.elapsed(),
+            );
+            Ok::<Response, poem::Error>(response)
+        }
+    });
     Ok((routes, backend))
 }
 
@@ -267,7 +267,11 @@ fn authorize(token: Option<&str>, protect_reads: bool, req: &Request) -> poem::R
     if same {
         Ok(())
     } else {
-        let what = if protect_reads { "reads and writes" } else { "writes" };
+        let what = if protect_reads {
+            "reads and writes"
+        } else {
+            "writes"
+        };
         Err(ApiError::unauthorized(format!(
             "this service needs `Authorization: Bearer <token>` for {what}"
         ))

@@ -338,7 +338,10 @@ async fn health_openapi_and_docs() {
     let monitor = Monitor::start(&database(Backend::Sqlite, dir.path()).await, None);
     let api = monitor.client(None);
     let health = api.get("/healthz").await;
-    assert_eq!(health, json!({"status": "ok", "database": "sqlite", "auth": "none"}));
+    assert_eq!(
+        health,
+        json!({"status": "ok", "database": "sqlite", "auth": "none"})
+    );
     let spec = api.get("/openapi.json").await;
     assert!(
         spec["openapi"].as_str().unwrap().starts_with("3."),

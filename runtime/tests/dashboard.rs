@@ -32,13 +32,19 @@ async fn put_pipeline(api: &Client, id: &str) {
 
 /// A run of `pipeline` started at `started` (ms) that ends as `status` after `ms` (or runs on).
 async fn add_run(api: &Client, pipeline: &str, id: &str, started: i64, end: Option<(&str, i64)>) {
-    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339();
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .to_rfc3339()
+    };
     let (status, body) = api
         .call(
             "POST",
             &format!("/api/v1/pipelines/{pipeline}/runs"),
-            Some(&json!({"id": id, "started_at": at(started), "transform_name": "mask",
-                         "transform_version": "0.3.1", "transform_hash": "ab".repeat(32)})),
+            Some(
+                &json!({"id": id, "started_at": at(started), "transform_name": "mask",
+                         "transform_version": "0.3.1", "transform_hash": "ab".repeat(32)}),
+            ),
         )
         .await;
     assert_eq!(status, 201, "{body}");
@@ -47,8 +53,10 @@ async fn add_run(api: &Client, pipeline: &str, id: &str, started: i64, end: Opti
             .call(
                 "PATCH",
                 &format!("/api/v1/runs/{id}"),
-                Some(&json!({"status": final_status, "finished_at": at(started + ms),
-                             "rows_extracted": 1000, "rows_transformed": 990, "rows_loaded": 990})),
+                Some(
+                    &json!({"status": final_status, "finished_at": at(started + ms),
+                             "rows_extracted": 1000, "rows_transformed": 990, "rows_loaded": 990}),
+                ),
             )
             .await;
         assert_eq!(status, 200, "{body}");
@@ -63,14 +71,40 @@ async fn dashboard(backend: Backend) {
 
     // Four pipelines: one running, one whose last run failed after two completed, one
     // completed, one never run. Names with LIKE's wildcards must match literally.
-    for id in ["orders-mysql-s3", "users_mysql-s3", "users.x-file", "idle-file"] {
+    for id in [
+        "orders-mysql-s3",
+        "users_mysql-s3",
+        "users.x-file",
+        "idle-file",
+    ] {
         put_pipeline(&api, id).await;
     }
     add_run(&api, "orders-mysql-s3", "o1", t0, Some(("completed", 4000))).await;
-    add_run(&api, "orders-mysql-s3", "o2", t0 + 10_000, Some(("completed", 6000))).await;
-    add_run(&api, "orders-mysql-s3", "o3", t0 + 20_000, Some(("failed", 1000))).await;
+    add_run(
+        &api,
+        "orders-mysql-s3",
+        "o2",
+        t0 + 10_000,
+        Some(("completed", 6000)),
+    )
+    .await;
+    add_run(
+        &api,
+        "orders-mysql-s3",
+        "o3",
+        t0 + 20_000,
+        Some(("failed", 1000)),
+    )
+    .await;
     add_run(&api, "users_mysql-s3", "u1", t0 + 5_000, None).await;
-    add_run(&api, "users.x-file", "x1", t0 + 1_000, Some(("completed", 2000))).await;
+    add_run(
+        &api,
+        "users.x-file",
+        "x1",
+        t0 + 1_000,
+        Some(("completed", 2000)),
+    )
+    .await;
 
     let page = api.get("/api/v1/pipeline-summaries").await;
     assert_eq!(page["total"], 4, "{page}");
@@ -88,7 +122,12 @@ async fn dashboard(backend: Backend) {
     // that never ran (now, after every run of this test).
     assert_eq!(
         ids,
-        ["users_mysql-s3", "idle-file", "orders-mysql-s3", "users.x-file"]
+        [
+            "users_mysql-s3",
+            "idle-file",
+            "orders-mysql-s3",
+            "users.x-file"
+        ]
     );
     let orders = &page["items"][2];
     assert_eq!(orders["last_run"]["id"], "o3");
@@ -102,16 +141,28 @@ async fn dashboard(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["id"].as_str().unwrap(), r["duration_ms"].as_i64().unwrap()))
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap(),
+                r["duration_ms"].as_i64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(recent, [("o1", 4000), ("o2", 6000), ("o3", 1000)], "oldest first");
+    assert_eq!(
+        recent,
+        [("o1", 4000), ("o2", 6000), ("o3", 1000)],
+        "oldest first"
+    );
     let idle = page["items"]
         .as_array()
         .unwrap()
         .iter()
         .find(|p| p["id"] == "idle-file")
         .unwrap();
-    assert!(idle.get("last_run").is_none() && idle["recent"] == json!([]), "{idle}");
+    assert!(
+        idle.get("last_run").is_none() && idle["recent"] == json!([]),
+        "{idle}"
+    );
 
     let named = |q: &'static str| {
         let api = &api;
@@ -127,9 +178,20 @@ async fn dashboard(backend: Backend) {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(named("name=MYSQL").await, ["orders-mysql-s3", "users_mysql-s3"]);
-    assert_eq!(named("name=s_m").await, ["users_mysql-s3"], "`_` is literal");
-    assert_eq!(named("name=%25").await, Vec::<String>::new(), "`%` is literal");
+    assert_eq!(
+        named("name=MYSQL").await,
+        ["orders-mysql-s3", "users_mysql-s3"]
+    );
+    assert_eq!(
+        named("name=s_m").await,
+        ["users_mysql-s3"],
+        "`_` is literal"
+    );
+    assert_eq!(
+        named("name=%25").await,
+        Vec::<String>::new(),
+        "`%` is literal"
+    );
     assert_eq!(named("status=never").await, ["idle-file"]);
     assert_eq!(named("status=failed").await, ["orders-mysql-s3"]);
     let filtered = api
@@ -178,16 +240,15 @@ async fn dashboard(backend: Backend) {
     let series = api.get("/api/v1/runs/u1/metrics?points=100").await;
     let items = series["items"].as_array().unwrap();
     assert_eq!(series["total"], 3000);
-    assert!(
-        (90..=100).contains(&items.len()),
-        "{} points",
-        items.len()
-    );
+    assert!((90..=100).contains(&items.len()), "{} points", items.len());
     let last = items.last().unwrap();
     assert_eq!(last["rows_extracted"], 29990);
     let parse = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
     assert_eq!(parse(&last["at"]), parse(&samples[2999]["at"]));
-    assert!(items.iter().any(|s| s["rss_bytes"] == 9_000_000), "the spike is kept");
+    assert!(
+        items.iter().any(|s| s["rss_bytes"] == 9_000_000),
+        "the spike is kept"
+    );
     let rate = items[0]["transform_rows_per_s"].as_f64().unwrap();
     assert!((rate - 100.0).abs() < 1.0, "rates are averaged: {rate}");
     assert!(
@@ -198,22 +259,37 @@ async fn dashboard(backend: Backend) {
     // A running run's record follows its newest sample (runners report counts at the end);
     // an older sample never lowers them, and a finished run keeps its own.
     let u1 = api.get("/api/v1/runs/u1").await;
-    assert_eq!((u1["rows_extracted"].clone(), u1["rows_loaded"].clone()), (json!(29990), json!(26991)));
+    assert_eq!(
+        (u1["rows_extracted"].clone(), u1["rows_loaded"].clone()),
+        (json!(29990), json!(26991))
+    );
     let (status, _) = api
         // A re-sent sample (same time, stored once) with older counts.
-        .call("POST", "/api/v1/runs/u1/metrics", Some(&json!([sample(t0 + 2999 * 100, 5)])))
+        .call(
+            "POST",
+            "/api/v1/runs/u1/metrics",
+            Some(&json!([sample(t0 + 2999 * 100, 5)])),
+        )
         .await;
     assert_eq!(status, 201);
     assert_eq!(api.get("/api/v1/runs/u1").await["rows_loaded"], 26991);
     let (status, _) = api
-        .call("POST", "/api/v1/runs/o2/metrics", Some(&json!([sample(t0 + 12_000, 50_000)])))
+        .call(
+            "POST",
+            "/api/v1/runs/o2/metrics",
+            Some(&json!([sample(t0 + 12_000, 50_000)])),
+        )
         .await;
     assert_eq!(status, 201);
     assert_eq!(api.get("/api/v1/runs/o2").await["rows_loaded"], 990);
     let ats: Vec<_> = items.iter().map(|s| parse(&s["at"])).collect();
     assert!(ats.windows(2).all(|w| w[0] < w[1]), "oldest first");
     let few = api.get("/api/v1/runs/u1/metrics?points=5000").await;
-    assert_eq!(few["items"].as_array().unwrap().len(), 3000, "under the points: every sample");
+    assert_eq!(
+        few["items"].as_array().unwrap().len(),
+        3000,
+        "under the points: every sample"
+    );
     let window = api
         .get(&format!(
             "/api/v1/runs/u1/metrics?points=10&from={}",
@@ -225,7 +301,9 @@ async fn dashboard(backend: Backend) {
     let limited = api.get("/api/v1/runs/u1/metrics?limit=10").await;
     assert_eq!(limited["items"].as_array().unwrap().len(), 10);
     assert_eq!(limited["total"], 3000);
-    let (status, _) = api.call("GET", "/api/v1/runs/u1/metrics?points=1", None).await;
+    let (status, _) = api
+        .call("GET", "/api/v1/runs/u1/metrics?points=1", None)
+        .await;
     assert_eq!(status, 400);
 
     // Comparison: both runs with stage throughput from their counts and samples.
@@ -240,9 +318,15 @@ async fn dashboard(backend: Backend) {
         .find(|s| s["stage"] == "load")
         .unwrap();
     assert_eq!(load["rows"], 990);
-    assert!((load["rows_per_s"].as_f64().unwrap() - 165.0).abs() < 1e-6, "{load}");
+    assert!(
+        (load["rows_per_s"].as_f64().unwrap() - 165.0).abs() < 1e-6,
+        "{load}"
+    );
     assert_eq!(load["peak_rows_per_s"], 80.0, "{load}");
-    assert_eq!(runs[0]["samples"], 1, "the late sample is stored, the counts kept");
+    assert_eq!(
+        runs[0]["samples"], 1,
+        "the late sample is stored, the counts kept"
+    );
     assert_eq!(runs[1]["samples"], 3000);
     assert_eq!(runs[1]["peak_rss_bytes"], 9_000_000);
     assert_eq!(runs[1]["peak_queue_to_transform"], 4);
@@ -267,9 +351,7 @@ async fn dashboard(backend: Backend) {
         {"seq": 2, "at": "2026-11-22T10:00:03Z", "level": "error", "origin": "fastlane", "message": "target refused a row"},
         {"seq": 3, "at": "2026-11-22T10:00:04Z", "level": "info", "origin": "fastlane", "message": "Ärger with the table"}
     ]);
-    let (status, body) = api
-        .call("POST", "/api/v1/runs/u1/logs", Some(&lines))
-        .await;
+    let (status, body) = api.call("POST", "/api/v1/runs/u1/logs", Some(&lines)).await;
     assert_eq!(status, 201, "{body}");
     let found = |q: &'static str| {
         let api = &api;
@@ -288,8 +370,16 @@ async fn dashboard(backend: Backend) {
     assert_eq!(found("q=50%25").await, [1]);
     assert_eq!(found("q=_").await, Vec::<i64>::new(), "`_` is literal");
     assert_eq!(found("q=r&level=warn").await, [1, 2]);
-    assert_eq!(found("q=%C3%84rger").await, [3], "other letters match as written");
-    assert_eq!(found("tail=true&limit=2").await, [2, 3], "the last lines, oldest first");
+    assert_eq!(
+        found("q=%C3%84rger").await,
+        [3],
+        "other letters match as written"
+    );
+    assert_eq!(
+        found("tail=true&limit=2").await,
+        [2, 3],
+        "the last lines, oldest first"
+    );
     assert_eq!(found("tail=true&limit=2&level=warn").await, [1, 2]);
 
     // A live stream without history starts at what is stored now.
@@ -349,7 +439,11 @@ async fn the_dashboard_reads_on_postgres() {
 async fn protect_reads_needs_the_token_for_data_but_not_for_the_ui_or_health() {
     let dir = tempfile::tempdir().unwrap();
     let url = database(Backend::Sqlite, dir.path()).await;
-    let monitor = Monitor::start_with("127.0.0.1:0", &url, &["--token", "s3cret-token", "--protect-reads"]);
+    let monitor = Monitor::start_with(
+        "127.0.0.1:0",
+        &url,
+        &["--token", "s3cret-token", "--protect-reads"],
+    );
     let open = monitor.client(None);
     let held = monitor.client(Some("s3cret-token"));
     let wrong = monitor.client(Some("not-it"));
@@ -362,7 +456,10 @@ async fn protect_reads_needs_the_token_for_data_but_not_for_the_ui_or_health() {
     ] {
         let (status, body) = open.call("GET", path, None).await;
         assert_eq!(status, 401, "{path}: {body}");
-        assert!(body["message"].as_str().unwrap().contains("reads"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("reads"),
+            "{body}"
+        );
         let (status, _) = wrong.call("GET", path, None).await;
         assert_eq!(status, 401, "{path} with a wrong token");
         let (status, _) = held.call("GET", path, None).await;
@@ -370,7 +467,14 @@ async fn protect_reads_needs_the_token_for_data_but_not_for_the_ui_or_health() {
     }
     let health = open.get("/healthz").await;
     assert_eq!(health["auth"], "all");
-    for path in ["/", "/runs/r1", "/pipelines/p1", "/compare?a=1&b=2", "/openapi.json", "/docs"] {
+    for path in [
+        "/",
+        "/runs/r1",
+        "/pipelines/p1",
+        "/compare?a=1&b=2",
+        "/openapi.json",
+        "/docs",
+    ] {
         let (status, _, _) = open.get_text(path).await;
         assert_eq!(status, 200, "{path} stays open");
     }

@@ -308,11 +308,8 @@ async fn lock_holder(db: &MySqlTestDb, table: &str) -> u64 {
             .find(|t| t.starts_with(&format!("{table}__fastlane_stage_")));
         let loaded = match &stage {
             Some(stage) => {
-                db.scalar(&format!(
-                    "SELECT COUNT(*) FROM `{}`.`{stage}`",
-                    db.name
-                ))
-                .await
+                db.scalar(&format!("SELECT COUNT(*) FROM `{}`.`{stage}`", db.name))
+                    .await
                     > 0
             }
             None => false,

@@ -94,8 +94,13 @@ impl LogsApi {
                 LikeExpr::new(format!("%{}%", super::overview::like_escape(&folded))).escape('\\');
             query = query.filter(
                 Condition::any()
-                    .add(Expr::expr(Func::lower(Expr::col(log_line::Column::Message))).like(pattern.clone()))
-                    .add(Expr::expr(Func::lower(Expr::col(log_line::Column::Origin))).like(pattern)),
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(log_line::Column::Message)))
+                            .like(pattern.clone()),
+                    )
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(log_line::Column::Origin))).like(pattern),
+                    ),
             );
         }
         if let Some(after) = after_id.0 {

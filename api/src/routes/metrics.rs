@@ -121,7 +121,11 @@ impl MetricsApi {
                 }));
             }
         }
-        let limit = if points.0.is_some() { std::cmp::max(total, 1) } else { limit };
+        let limit = if points.0.is_some() {
+            std::cmp::max(total, 1)
+        } else {
+            limit
+        };
         let items = query
             .order_by_asc(metric_sample::Column::AtMs)
             .order_by_asc(metric_sample::Column::Id)
@@ -151,8 +155,7 @@ impl MetricsApi {
         history: Query<Option<bool>>,
     ) -> ApiResult<Live> {
         let run = self.0.run(&run_id.0).await?;
-        let events =
-            super::live::events(self.0.clone(), run, history.0.unwrap_or(true)).await?;
+        let events = super::live::events(self.0.clone(), run, history.0.unwrap_or(true)).await?;
         Ok(Live::Events(
             EventStream::new(events).keep_alive(std::time::Duration::from_secs(15)),
         ))
@@ -166,8 +169,14 @@ impl MetricsApi {
     async fn running_counts(&self, run_id: &str, latest: &MetricSample) -> ApiResult<()> {
         use crate::entities::run;
         let updated = run::Entity::update_many()
-            .col_expr(run::Column::RowsExtracted, Expr::value(latest.rows_extracted))
-            .col_expr(run::Column::RowsTransformed, Expr::value(latest.rows_transformed))
+            .col_expr(
+                run::Column::RowsExtracted,
+                Expr::value(latest.rows_extracted),
+            )
+            .col_expr(
+                run::Column::RowsTransformed,
+                Expr::value(latest.rows_transformed),
+            )
             .col_expr(run::Column::RowsLoaded, Expr::value(latest.rows_loaded))
             .col_expr(
                 run::Column::UpdatedAtMs,
@@ -195,10 +204,7 @@ fn downsample(
 ) -> sea_orm::Selector<sea_orm::SelectModel<metric_sample::Model>> {
     use metric_sample::Column as C;
     let span = std::cmp::max(last - first, 0) + 1;
-    let slice = Expr::col(C::AtMs)
-        .sub(first)
-        .mul(points)
-        .div(span);
+    let slice = Expr::col(C::AtMs).sub(first).mul(points).div(span);
     query
         .select_only()
         .column_as(Expr::col(C::Id).max(), "id")
@@ -208,7 +214,10 @@ fn downsample(
         .column_as(Expr::col(C::RowsTransformed).max(), "rows_transformed")
         .column_as(Expr::col(C::RowsLoaded).max(), "rows_loaded")
         .column_as(Expr::col(C::ExtractRowsPerS).avg(), "extract_rows_per_s")
-        .column_as(Expr::col(C::TransformRowsPerS).avg(), "transform_rows_per_s")
+        .column_as(
+            Expr::col(C::TransformRowsPerS).avg(),
+            "transform_rows_per_s",
+        )
         .column_as(Expr::col(C::LoadRowsPerS).avg(), "load_rows_per_s")
         .column_as(Expr::col(C::ExtractBytesPerS).avg(), "extract_bytes_per_s")
         .column_as(Expr::col(C::RssBytes).max(), "rss_bytes")

@@ -217,9 +217,7 @@ impl OverviewApi {
             .column_as(Expr::col(metric_sample::Column::RssBytes).max(), "rss_peak")
             // Mean over the samples in which batches went through the guest.
             .column_as(
-                Expr::cust(
-                    "AVG(CASE WHEN wasm_ms_per_batch > 0 THEN wasm_ms_per_batch END)",
-                ),
+                Expr::cust("AVG(CASE WHEN wasm_ms_per_batch > 0 THEN wasm_ms_per_batch END)"),
                 "wasm_mean",
             )
             .column_as(
@@ -238,7 +236,8 @@ impl OverviewApi {
         let end = finished.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
         let duration_ms = std::cmp::max(end.saturating_sub(model.started_at_ms), 0);
         let per_s = |rows: i64| {
-            (finished.is_some() && duration_ms > 0).then(|| rows as f64 * 1000.0 / duration_ms as f64)
+            (finished.is_some() && duration_ms > 0)
+                .then(|| rows as f64 * 1000.0 / duration_ms as f64)
         };
         let stages = vec![
             StageStats {
@@ -387,13 +386,18 @@ async fn recent_runs(
         (&a.pipeline_id, a.started_at_ms, &a.id).cmp(&(&b.pipeline_id, b.started_at_ms, &b.id))
     });
     for r in rows {
-        by_pipeline.entry(r.pipeline_id).or_default().push(RunBrief {
-            id: r.id,
-            status: RunStatus::parse(&r.status).unwrap_or(RunStatus::Failed),
-            started_at: from_millis(r.started_at_ms),
-            duration_ms: r.finished_at_ms.map(|f| std::cmp::max(f - r.started_at_ms, 0)),
-            rows_loaded: r.rows_loaded,
-        });
+        by_pipeline
+            .entry(r.pipeline_id)
+            .or_default()
+            .push(RunBrief {
+                id: r.id,
+                status: RunStatus::parse(&r.status).unwrap_or(RunStatus::Failed),
+                started_at: from_millis(r.started_at_ms),
+                duration_ms: r
+                    .finished_at_ms
+                    .map(|f| std::cmp::max(f - r.started_at_ms, 0)),
+                rows_loaded: r.rows_loaded,
+            });
     }
     Ok(by_pipeline)
 }
