@@ -46,23 +46,22 @@ pub async fn events(
     let (last_sample, last_log) = if history {
         (0, 0)
     } else {
-        let sample = metric_sample::Entity::find()
-            .filter(metric_sample::Column::RunId.eq(run.id.as_str()))
-            .select_only()
-            .column_as(Expr::col(metric_sample::Column::Id).max(), "id")
-            .into_tuple::<Option<i64>>()
-            .one(&state.db)
-            .await?
-            .flatten();
-        let log = log_line::Entity::find()
-            .filter(log_line::Column::RunId.eq(run.id.as_str()))
-            .select_only()
-            .column_as(Expr::col(log_line::Column::Id).max(), "id")
-            .into_tuple::<Option<i64>>()
-            .one(&state.db)
-            .await?
-            .flatten();
-        (sample.unwrap_or(0), log.unwrap_or(0))
+        (
+            newest_id::<metric_sample::Entity>(
+                &state,
+                &run.id,
+                metric_sample::Column::RunId,
+                metric_sample::Column::Id,
+            )
+            .await?,
+            newest_id::<log_line::Entity>(
+                &state,
+                &run.id,
+                log_line::Column::RunId,
+                log_line::Column::Id,
+            )
+            .await?,
+        )
     };
     let follow = Follow {
         wake,
@@ -93,6 +92,23 @@ pub async fn events(
         }
     })
     .boxed())
+}
+
+/// The largest `id` of `run_id`'s rows of `E` (0 when it has none).
+async fn newest_id<E: EntityTrait>(
+    state: &State,
+    run_id: &str,
+    run_column: E::Column,
+    id: E::Column,
+) -> Result<i64, DbErr> {
+    let newest = E::find()
+        .filter(run_column.eq(run_id))
+        .select_only()
+        .column_as(Expr::col(id).max(), "id")
+        .into_tuple::<Option<i64>>()
+        .one(&state.db)
+        .await?;
+    Ok(newest.flatten().unwrap_or(0))
 }
 
 impl Follow {

@@ -90,8 +90,7 @@ impl LogsApi {
                 "postgres" => text.to_lowercase(),
                 _ => text.to_ascii_lowercase(),
             };
-            let pattern =
-                LikeExpr::new(format!("%{}%", super::overview::like_escape(&folded))).escape('\\');
+            let pattern = LikeExpr::new(format!("%{}%", super::like_escape(&folded))).escape('\\');
             query = query.filter(
                 Condition::any()
                     .add(

@@ -12,7 +12,7 @@ use sea_orm::{
     QuerySelect, Statement, Value,
 };
 
-use super::{page_limit, ApiTags, State, DEFAULT_PAGE};
+use super::{like_escape, page_limit, ApiTags, State, DEFAULT_PAGE};
 use crate::entities::{metric_sample, run};
 use crate::error::ApiResult;
 use crate::model::{
@@ -422,18 +422,6 @@ fn last_status_text(status: LastRunStatus) -> &'static str {
     }
 }
 
-/// `text` for a `LIKE … ESCAPE '\'` pattern: its `%`, `_` and `\` match themselves.
-pub(crate) fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A statement written with `?` placeholders, numbered (`$1`, `$2`, …) for PostgreSQL. The SQL
 /// text of this module has no `?` other than placeholders.
 fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
@@ -459,12 +447,6 @@ fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_patterns_match_their_text_literally() {
-        assert_eq!(like_escape("a_b%c\\d"), "a\\_b\\%c\\\\d");
-        assert_eq!(like_escape("mysql-s3"), "mysql-s3");
-    }
 
     #[test]
     fn placeholders_are_numbered_for_postgres_only() {
